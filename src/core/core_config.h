@@ -1,0 +1,95 @@
+#ifndef CORE_CONFIG_H
+#define CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The configuration: one YAML file (see conf/parley.yaml, which documents every key and its default),
+ * read through one declarative table in core_config.c, then PARLEY_* environment overrides.
+ * A loaded config is immutable and shared read-only by all threads. All strings are owned by the
+ * config and freed by core_config_free. */
+
+#define CORE_CONFIG_MAX_LISTEN 8
+#define CORE_CONFIG_MAX_SITES 64
+#define CORE_CONFIG_MAX_ORIGINS 16
+
+typedef enum { CORE_MODERATION_NONE, CORE_MODERATION_ALL, CORE_MODERATION_LINKS, CORE_MODERATION_FIRST } core_moderation_t;
+
+/* Route classes for rate limits; the http route table tags each route with one. */
+#define CORE_LIMIT_CLASSES(X) X(read) X(write) X(share)
+typedef enum {
+#define X(name) CORE_LIMIT_##name,
+    CORE_LIMIT_CLASSES(X)
+#undef X
+        CORE_LIMIT__COUNT
+} core_limit_class_t;
+
+typedef struct st_core_config_limit_t {
+    uint32_t requests; /**< allowed requests per window and client IP; 0 disables the limit */
+    uint32_t window_s; /**< window length in seconds (1..86400) */
+} core_config_limit_t;
+
+typedef struct st_core_config_listen_t {
+    char *host;     /**< address to bind, default "127.0.0.1" ("0.0.0.0" / "::" for all) */
+    uint16_t port;  /**< 1..65535 */
+    char *tls_cert; /**< PEM certificate chain path; NULL for cleartext (HTTP/1.1 + h2c) */
+    char *tls_key;  /**< PEM private key path; set iff tls_cert is */
+} core_config_listen_t;
+
+typedef struct st_core_config_site_t {
+    char *id;                                 /**< [a-z0-9][a-z0-9_-]{0,63} */
+    char *origins[CORE_CONFIG_MAX_ORIGINS];   /**< "scheme://host[:port]", lower-case, no path */
+    size_t num_origins;                       /**< >= 1 */
+    core_moderation_t moderation;             /**< default FIRST */
+    uint32_t max_depth;                       /**< reply nesting 1..10, default 5 */
+    uint32_t min_shares;                      /**< share counts below this are hidden by the widget, default 0 */
+} core_config_site_t;
+
+typedef struct st_core_config_t {
+    core_config_listen_t listen[CORE_CONFIG_MAX_LISTEN];
+    size_t num_listen;              /**< >= 1; default one cleartext listener on 127.0.0.1:8080 */
+    uint32_t threads;               /**< worker threads; 0 (default) = one per core */
+    char *public_url;               /**< base of links in mails, no trailing slash; default "http://127.0.0.1:8080" */
+    char *data_dir;                 /**< embedded Redis data and default secret location; default "data" */
+    char *secret_file;              /**< HMAC key file, created 0600 on first run; default "<data_dir>/secret" */
+    char *static_dir;               /**< served under /static/; NULL (default) = off */
+    char *access_log;               /**< path, "-" = stdout (default), "" = off */
+    char *access_log_format;        /**< h2o log format; NULL (default) = Apache combined */
+    char *log_level;                /**< debug | info (default) | warn | error */
+    bool trust_proxy;               /**< take the client IP from X-Forwarded-For (last hop); default false */
+    char *admin_token_env;          /**< env var holding the admin bearer token; default "PARLEY_ADMIN_TOKEN" */
+    struct {
+        char *url;                  /**< "embedded" (default), "redis://host:port[/db]" or "unix:///path[?db=N]" */
+        char *prefix;               /**< key prefix, default "parley:" */
+        uint32_t timeout_ms;        /**< per-command timeout, 10..60000, default 2000 */
+        char *password_env;         /**< env var holding the Redis password; NULL = none */
+    } redis;
+    struct {
+        char *url;                  /**< "smtp://host:port" or "smtps://…"; NULL = mail disabled */
+        char *from;                 /**< From address, default "Parley <parley@localhost>" */
+        char *username_env;         /**< env var with the SMTP user name; NULL = no AUTH */
+        char *password_env;         /**< env var with the SMTP password */
+    } smtp;
+    core_config_limit_t limits[CORE_LIMIT__COUNT];
+    core_config_site_t sites[CORE_CONFIG_MAX_SITES];
+    size_t num_sites;               /**< >= 1 */
+} core_config_t;
+
+/**
+ * Loads PATH, applies defaults and the PARLEY_* environment overrides (PARLEY_LISTEN, PARLEY_REDIS_URL,
+ * PARLEY_SMTP_URL, PARLEY_PUBLIC_URL, PARLEY_SITES, PARLEY_DATA_DIR, PARLEY_THREADS) and validates the result.
+ * On success returns 0 and *out (caller frees with core_config_free). On failure returns CORE_ERR_INVALID and
+ * writes one human-readable line into errbuf, of the form "FILE:LINE: key.path: what is wrong" (":LINE" is left
+ * out for errors not tied to a line, e.g. from the environment). Unknown keys are errors.
+ */
+int core_config_load(const char *path, core_config_t **out, char *errbuf, size_t errlen);
+/** Same as core_config_load, from a YAML string; NAME stands in for the file name in messages. */
+int core_config_load_string(const char *yaml, size_t len, const char *name, core_config_t **out, char *errbuf,
+                            size_t errlen);
+/** Frees a config and all its strings. NULL is fine. */
+void core_config_free(core_config_t *cfg);
+/** Finds a site by id (length-delimited); NULL if none. */
+const core_config_site_t *core_config_find_site(const core_config_t *cfg, const char *id, size_t len);
+
+#endif

@@ -1,0 +1,158 @@
+#include <stdio.h>
+#include <string.h>
+#include "core/core_error.h"
+#include "core/core_json.h"
+
+#define MAX_DEPTH 32
+
+static int fail(core_json_err_t *err, int code, const char *field, const char *fmt, const char *detail, long long n)
+{
+    err->code = code;
+    err->field = field;
+    /* The formats below are fixed strings chosen in this file; "%s"/"%lld" select which argument is used. */
+    if (detail != NULL)
+        snprintf(err->message, sizeof(err->message), "%s%s", fmt, detail);
+    else if (n >= 0)
+        snprintf(err->message, sizeof(err->message), "%s%lld", fmt, n);
+    else
+        snprintf(err->message, sizeof(err->message), "%s", fmt);
+    return code;
+}
+
+static int depth_of(json_t *v, int depth)
+{
+    if (depth > MAX_DEPTH)
+        return depth;
+    int deepest = depth;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *c;
+        json_object_foreach(v, k, c)
+        {
+            int d = depth_of(c, depth + 1);
+            if (d > deepest)
+                deepest = d;
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(v, i, c)
+        {
+            int d = depth_of(c, depth + 1);
+            if (d > deepest)
+                deepest = d;
+        }
+    }
+    return deepest;
+}
+
+int core_json_parse_object(const char *body, size_t len, json_t **out, core_json_err_t *err)
+{
+    json_error_t jerr;
+    *out = NULL;
+    if (body == NULL || len == 0)
+        return fail(err, CORE_ERR_BAD_JSON, NULL, "The request body is empty; send a JSON object.", NULL, -1);
+    /* jansson bounds its own recursion (2048 levels); we refuse anything deeper than MAX_DEPTH afterwards. */
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL)
+        return fail(err, CORE_ERR_BAD_JSON, NULL, "The request body is not valid JSON: ", jerr.text, -1);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return fail(err, CORE_ERR_BAD_JSON, NULL, "The request body must be a JSON object.", NULL, -1);
+    }
+    if (depth_of(root, 1) > MAX_DEPTH) {
+        json_decref(root);
+        return fail(err, CORE_ERR_BAD_JSON, NULL, "The request body is nested too deeply.", NULL, -1);
+    }
+    *out = root;
+    return 0;
+}
+
+size_t core_utf8_length(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; ++i)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            ++n;
+    return n;
+}
+
+int core_json_get_string(json_t *obj, const char *key, bool required, size_t max_chars, const char **out,
+                         size_t *len, core_json_err_t *err)
+{
+    json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (len != NULL)
+        *len = 0;
+    if (v == NULL || json_is_null(v)) {
+        if (required)
+            return fail(err, CORE_ERR_INVALID, key, "This field is required.", NULL, -1);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return fail(err, CORE_ERR_INVALID, key, "This field must be a string.", NULL, -1);
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (max_chars != 0 && core_utf8_length(s, n) > max_chars)
+        return fail(err, CORE_ERR_INVALID, key, "This field is too long; the most allowed is ", NULL,
+                    (long long)max_chars);
+    *out = s;
+    if (len != NULL)
+        *len = n;
+    return 0;
+}
+
+int core_json_get_int(json_t *obj, const char *key, bool required, long long min, long long max, long long def,
+                      long long *out, core_json_err_t *err)
+{
+    json_t *v = json_object_get(obj, key);
+    *out = def;
+    if (v == NULL || json_is_null(v)) {
+        if (required)
+            return fail(err, CORE_ERR_INVALID, key, "This field is required.", NULL, -1);
+        return 0;
+    }
+    if (!json_is_integer(v))
+        return fail(err, CORE_ERR_INVALID, key, "This field must be an integer.", NULL, -1);
+    long long n = json_integer_value(v);
+    if (n < min || n > max) {
+        char range[64];
+        snprintf(range, sizeof(range), "%lld to %lld.", min, max);
+        return fail(err, CORE_ERR_INVALID, key, "This field must be an integer from ", range, -1);
+    }
+    *out = n;
+    return 0;
+}
+
+int core_json_get_bool(json_t *obj, const char *key, bool required, bool def, bool *out, core_json_err_t *err)
+{
+    json_t *v = json_object_get(obj, key);
+    *out = def;
+    if (v == NULL || json_is_null(v)) {
+        if (required)
+            return fail(err, CORE_ERR_INVALID, key, "This field is required.", NULL, -1);
+        return 0;
+    }
+    if (!json_is_boolean(v))
+        return fail(err, CORE_ERR_INVALID, key, "This field must be true or false.", NULL, -1);
+    *out = json_is_true(v);
+    return 0;
+}
+
+int core_json_only_keys(json_t *obj, const char *const *allowed, core_json_err_t *err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v)
+    {
+        bool known = false;
+        for (size_t i = 0; allowed[i] != NULL && !known; ++i)
+            known = strcmp(allowed[i], k) == 0;
+        if (!known) {
+            /* Point the field at the table entry would be wrong (it is unknown); borrow the key from OBJ, which
+             * outlives the error reply. */
+            return fail(err, CORE_ERR_INVALID, k, "This field is not recognised.", NULL, -1);
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,39 @@
+#ifndef CORE_JSON_H
+#define CORE_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+/* JSON input helpers over jansson: parse a request body, then read typed fields with bounds. Each failure fills a
+ * core_json_err_t that the API layer turns into {"error":{"code","message","field"}}. */
+
+typedef struct st_core_json_err_t {
+    int code;          /**< CORE_ERR_BAD_JSON or CORE_ERR_INVALID */
+    const char *field; /**< the offending key (static or borrowed from the caller), NULL for the whole body */
+    char message[160]; /**< human-readable reason */
+} core_json_err_t;
+
+/**
+ * Parses BODY as one JSON object. Duplicate keys, NUL bytes in strings, nesting deeper than 32 and non-object
+ * roots are refused. Returns 0 and a new reference in *out (caller json_decref's), or CORE_ERR_BAD_JSON with ERR.
+ */
+int core_json_parse_object(const char *body, size_t len, json_t **out, core_json_err_t *err);
+
+/**
+ * Reads string KEY of OBJ. Absent or null: *out = NULL and 0 unless REQUIRED (then CORE_ERR_INVALID "is required").
+ * Not a string, or more than MAX_CHARS code points (0 = no limit): CORE_ERR_INVALID. *out is borrowed from OBJ.
+ */
+int core_json_get_string(json_t *obj, const char *key, bool required, size_t max_chars, const char **out,
+                         size_t *len, core_json_err_t *err);
+/** Reads integer KEY within [MIN, MAX]; absent: *out = DEF unless REQUIRED. */
+int core_json_get_int(json_t *obj, const char *key, bool required, long long min, long long max, long long def,
+                      long long *out, core_json_err_t *err);
+/** Reads boolean KEY; absent: *out = DEF unless REQUIRED. */
+int core_json_get_bool(json_t *obj, const char *key, bool required, bool def, bool *out, core_json_err_t *err);
+/** Refuses any key of OBJ not in the NULL-terminated list ALLOWED (CORE_ERR_INVALID naming the key). */
+int core_json_only_keys(json_t *obj, const char *const *allowed, core_json_err_t *err);
+/** Number of UTF-8 code points in S (LEN bytes, assumed valid UTF-8). */
+size_t core_utf8_length(const char *s, size_t len);
+
+#endif

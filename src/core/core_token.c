@@ -1,0 +1,102 @@
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include "core/core_log.h"
+#include "core/core_token.h"
+
+void core_random_bytes(void *buf, size_t len)
+{
+    if (RAND_bytes(buf, (int)len) != 1) {
+        core_log_error("OpenSSL RNG failed; aborting rather than issuing weak tokens");
+        abort();
+    }
+}
+
+void core_sha256(const void *data, size_t len, uint8_t out[CORE_SHA256_LEN])
+{
+    unsigned int n = CORE_SHA256_LEN;
+    if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1)
+        abort();
+}
+
+void core_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len, uint8_t out[CORE_SHA256_LEN])
+{
+    unsigned int n = CORE_SHA256_LEN;
+    if (HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &n) == NULL)
+        abort();
+}
+
+size_t core_hex_encode(const uint8_t *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; ++i) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * len] = '\0';
+    return 2 * len;
+}
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+size_t core_base64url_encode(const uint8_t *in, size_t len, char *out)
+{
+    size_t o = 0, i = 0;
+    for (; i + 3 <= len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = b64url[v >> 18];
+        out[o++] = b64url[(v >> 12) & 63];
+        out[o++] = b64url[(v >> 6) & 63];
+        out[o++] = b64url[v & 63];
+    }
+    if (len - i == 1) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        out[o++] = b64url[v >> 18];
+        out[o++] = b64url[(v >> 12) & 63];
+    } else if (len - i == 2) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+        out[o++] = b64url[v >> 18];
+        out[o++] = b64url[(v >> 12) & 63];
+        out[o++] = b64url[(v >> 6) & 63];
+    }
+    out[o] = '\0';
+    return o;
+}
+
+static int b64val(char c)
+{
+    const char *p = c ? strchr(b64url, c) : NULL;
+    return p ? (int)(p - b64url) : -1;
+}
+
+long core_base64url_decode(const char *in, size_t len, uint8_t *out, size_t outcap)
+{
+    if (len % 4 == 1)
+        return -1;
+    size_t need = len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0);
+    if (need > outcap)
+        return -1;
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < len; ++i) {
+        int v = b64val(in[i]);
+        if (v < 0)
+            return -1;
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(acc >> bits);
+        }
+    }
+    return (long)o;
+}
+
+int core_memeq_ct(const void *a, const void *b, size_t len)
+{
+    return CRYPTO_memcmp(a, b, len) == 0;
+}

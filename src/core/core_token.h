@@ -1,0 +1,27 @@
+#ifndef CORE_TOKEN_H
+#define CORE_TOKEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Randomness, hashes and HMAC over OpenSSL 3, and their text encodings. Thread-safe. */
+
+#define CORE_TOKEN_BYTES 32 /**< 256-bit tokens */
+#define CORE_SHA256_LEN 32
+
+/** Fills BUF with LEN bytes from OpenSSL's CSPRNG; aborts if the RNG fails (it never should). */
+void core_random_bytes(void *buf, size_t len);
+/** SHA-256 of DATA into OUT (32 bytes). */
+void core_sha256(const void *data, size_t len, uint8_t out[CORE_SHA256_LEN]);
+/** HMAC-SHA256 of DATA under KEY into OUT (32 bytes). */
+void core_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len, uint8_t out[CORE_SHA256_LEN]);
+/** Writes 2*LEN lower-case hex digits and a NUL into OUT (room for 2*LEN+1). Returns 2*LEN. */
+size_t core_hex_encode(const uint8_t *in, size_t len, char *out);
+/** Unpadded base64url of IN into OUT (room for 4*ceil(LEN/3)+1), NUL-terminated. Returns the length written. */
+size_t core_base64url_encode(const uint8_t *in, size_t len, char *out);
+/** Decodes unpadded base64url; returns the number of bytes or -1 on a bad character or if OUTCAP is too small. */
+long core_base64url_decode(const char *in, size_t len, uint8_t *out, size_t outcap);
+/** Constant-time comparison of two equal-length buffers; 1 when equal. */
+int core_memeq_ct(const void *a, const void *b, size_t len);
+
+#endif
