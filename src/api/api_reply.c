@@ -1,1 +1,102 @@
-/* placeholder */
+/* Replies: every API answer is JSON built by jansson (never by string concatenation), with the content type set,
+ * no caching unless a handler says otherwise, and CORS headers only for an allowed Origin. */
+#include <string.h>
+#include "core/core_error.h"
+#include "api/api.h"
+
+h2o_iovec_t api_json_dump(h2o_mem_pool_t *pool, json_t *v)
+{
+    size_t n = json_dumpb(v, NULL, 0, JSON_COMPACT);
+    char *buf = h2o_mem_alloc_pool(pool, n + 1);
+    json_dumpb(v, buf, n, JSON_COMPACT);
+    buf[n] = '\0';
+    return h2o_iovec_init(buf, n);
+}
+
+void api_reply_cors(api_req_t *r)
+{
+    h2o_req_t *req = r->req;
+    /* Responses differ by Origin, so caches must key on it even when we add nothing. */
+    h2o_set_header_token(&req->pool, &req->res.headers, H2O_TOKEN_VARY, H2O_STRLIT("Origin"));
+    if (!api_origin_is_allowed(r->env->cfg, r->site, r->origin))
+        return;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCESS_CONTROL_ALLOW_ORIGIN, NULL, r->origin.base,
+                   r->origin.len);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-expose-headers"), 0, NULL,
+                          H2O_STRLIT("ETag, Retry-After"));
+}
+
+static const char *status_reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return status >= 500 ? "Server Error" : "";
+    }
+}
+
+static void send_body(api_req_t *r, int status, h2o_iovec_t body, const char *cache_control)
+{
+    h2o_req_t *req = r->req;
+    req->res.status = status;
+    req->res.reason = status_reason(status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json; charset=utf-8"));
+    if (cache_control != NULL)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, cache_control, strlen(cache_control));
+    api_reply_cors(r);
+    req->res.content_length = body.len;
+    h2o_send_inline(req, body.base, body.len);
+}
+
+void api_reply_json(api_req_t *r, int status, json_t *body)
+{
+    h2o_iovec_t buf = api_json_dump(&r->req->pool, body);
+    json_decref(body);
+    send_body(r, status, buf, "no-store");
+}
+
+void api_reply_error(api_req_t *r, int err, const char *field, const char *message)
+{
+    json_t *e = json_object();
+    json_object_set_new(e, "code", json_string(core_error_code(err)));
+    json_object_set_new(e, "message", json_string(message != NULL ? message : core_error_message(err)));
+    if (field != NULL)
+        json_object_set_new(e, "field", json_string(field));
+    json_t *root = json_object();
+    json_object_set_new(root, "error", e);
+    api_reply_json(r, core_error_status(err), root);
+}
+
+void api_reply_json_error(api_req_t *r, const core_json_err_t *err)
+{
+    api_reply_error(r, err->code, err->field, err->message);
+}

@@ -5,7 +5,6 @@
  * CORE_ERR_NOMEM does not exist on purpose: out-of-memory aborts. */
 
 enum {
-    CORE_ERR__BASE = 0,
 #define X(name, status, code, message) CORE_ERR_##name##_IDX,
 #include "core/core_errors.def"
 #undef X

@@ -1,9 +1,15 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include "core/core_error.h"
 #include "core/core_log.h"
 #include "core/core_token.h"
 
@@ -99,4 +105,80 @@ long core_base64url_decode(const char *in, size_t len, uint8_t *out, size_t outc
 int core_memeq_ct(const void *a, const void *b, size_t len)
 {
     return CRYPTO_memcmp(a, b, len) == 0;
+}
+
+static int hexdigit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int core_secret_load(const char *path, uint8_t out[CORE_TOKEN_BYTES], char *errbuf, size_t errlen)
+{
+    char hex[2 * CORE_TOKEN_BYTES + 2];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        /* Create the directory chain (0700), then the file exclusively so two starting processes cannot race. */
+        char dir[4096];
+        size_t n = strlen(path);
+        if (n < sizeof(dir)) {
+            memcpy(dir, path, n + 1);
+            for (size_t i = 1; i < n; ++i)
+                if (dir[i] == '/') {
+                    dir[i] = '\0';
+                    mkdir(dir, 0700);
+                    dir[i] = '/';
+                }
+        }
+        uint8_t fresh[CORE_TOKEN_BYTES];
+        core_random_bytes(fresh, sizeof(fresh));
+        core_hex_encode(fresh, sizeof(fresh), hex);
+        hex[2 * CORE_TOKEN_BYTES] = '\n';
+        int wfd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (wfd >= 0) {
+            ssize_t w = write(wfd, hex, 2 * CORE_TOKEN_BYTES + 1);
+            close(wfd);
+            if (w != 2 * CORE_TOKEN_BYTES + 1) {
+                snprintf(errbuf, errlen, "secret_file %s: cannot write", path);
+                return CORE_ERR_INVALID;
+            }
+            core_log_info("created a new secret in %s", path);
+        } else if (errno != EEXIST) {
+            snprintf(errbuf, errlen, "secret_file %s: %s", path, strerror(errno));
+            return CORE_ERR_INVALID;
+        }
+        OPENSSL_cleanse(fresh, sizeof(fresh));
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    if (fd < 0) {
+        snprintf(errbuf, errlen, "secret_file %s: %s", path, strerror(errno));
+        return CORE_ERR_INVALID;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
+        close(fd);
+        snprintf(errbuf, errlen, "secret_file %s: must not be readable by group or others (chmod 600)", path);
+        return CORE_ERR_INVALID;
+    }
+    ssize_t r = read(fd, hex, sizeof(hex));
+    close(fd);
+    if (r < 2 * CORE_TOKEN_BYTES) {
+        snprintf(errbuf, errlen, "secret_file %s: want 64 hex digits", path);
+        return CORE_ERR_INVALID;
+    }
+    for (size_t i = 0; i < CORE_TOKEN_BYTES; ++i) {
+        int hi = hexdigit(hex[2 * i]), lo = hexdigit(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            snprintf(errbuf, errlen, "secret_file %s: want 64 hex digits", path);
+            return CORE_ERR_INVALID;
+        }
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    OPENSSL_cleanse(hex, sizeof(hex));
+    return 0;
 }

@@ -24,4 +24,11 @@ long core_base64url_decode(const char *in, size_t len, uint8_t *out, size_t outc
 /** Constant-time comparison of two equal-length buffers; 1 when equal. */
 int core_memeq_ct(const void *a, const void *b, size_t len);
 
+/**
+ * Loads the server secret (64 hex digits = 32 bytes) from PATH into OUT, creating the file with a fresh random
+ * secret and mode 0600 (and its directory, 0700) when it does not exist. A file readable by group or others is
+ * refused. Returns 0 or CORE_ERR_INVALID with a message in ERRBUF.
+ */
+int core_secret_load(const char *path, uint8_t out[CORE_TOKEN_BYTES], char *errbuf, size_t errlen);
+
 #endif

@@ -1,1 +1,430 @@
-/* placeholder */
+/* The per-worker Redis connection and the call machinery (see store_internal.h for the call's life).
+ *
+ * hiredis 0.14 has no reconnect and no timeouts, so both live here: a 100 ms tick drives reconnects with
+ * exponential backoff (100 ms doubling to 5 s), and every call links an h2o timeout entry of redis.timeout_ms that
+ * answers the request with 503 if Redis stays silent. While the connection is down, operations fail at once with
+ * CORE_ERR_UNAVAILABLE instead of queueing. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include "core/core_error.h"
+#include "core/core_log.h"
+#include "store/store_evloop.h"
+#include "store/store_internal.h"
+
+#define TICK_MS 100
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+store_stats_t store_stats;
+
+struct st_store_t {
+    h2o_evloop_t *loop;
+    const core_config_t *cfg;
+    const store_target_t *target;
+    redisAsyncContext *ac;
+    int ready;
+    int closing;
+    int closed;
+    int ever_connected;
+    uint32_t backoff_ms;
+    uint32_t wait_ms;
+    h2o_timeout_t call_timeout;
+    h2o_timeout_t tick;
+    h2o_timeout_entry_t tick_entry;
+};
+
+struct st_store_guard_t {
+    store_call_t *call;
+};
+
+/* One queued command; the hiredis privdata. Script commands keep a copy of their arguments so that a NOSCRIPT
+ * answer (the script cache was flushed) can be retried once as EVAL with the script's source. */
+struct st_cmd_t {
+    store_call_t *call;
+    size_t idx;
+    int script; /* store_script_t, or -1 */
+    int retried;
+    int nkeys;
+    int nargs;
+    char **argv;
+    size_t *lens;
+};
+
+static void connect_now(store_t *s);
+
+static uint64_t now_us(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
+}
+
+const char *store_prefix(store_t *store)
+{
+    return store->cfg->redis.prefix;
+}
+
+/* --- connection --- */
+
+static void schedule_reconnect(store_t *s)
+{
+    if (s->closing)
+        return;
+    s->wait_ms = s->backoff_ms;
+    s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : s->backoff_ms * 2;
+    if (!h2o_timeout_is_linked(&s->tick_entry))
+        h2o_timeout_link(s->loop, &s->tick, &s->tick_entry);
+}
+
+static void on_tick(h2o_timeout_entry_t *entry)
+{
+    store_t *s = H2O_STRUCT_FROM_MEMBER(store_t, tick_entry, entry);
+    if (s->closing)
+        return;
+    if (s->wait_ms > TICK_MS) {
+        s->wait_ms -= TICK_MS;
+        h2o_timeout_link(s->loop, &s->tick, &s->tick_entry);
+        return;
+    }
+    connect_now(s);
+}
+
+static void on_auth_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    redisReply *reply = r;
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+        core_log_error("redis: %s failed: %.*s", (const char *)privdata, (int)reply->len, reply->str);
+        store_stats.errors++;
+        redisAsyncDisconnect(ac);
+    }
+}
+
+static void on_connect(const redisAsyncContext *cac, int status)
+{
+    redisAsyncContext *ac = (redisAsyncContext *)cac;
+    store_t *s = ac->data;
+    if (status != REDIS_OK) {
+        /* hiredis frees the context after this callback and will not call on_disconnect. */
+        if (!s->ever_connected || s->backoff_ms >= BACKOFF_MAX_MS)
+            core_log_warn("redis: connect failed: %s", ac->errstr);
+        s->ac = NULL;
+        s->ready = 0;
+        store_stats.errors++;
+        schedule_reconnect(s);
+        return;
+    }
+    /* These pipeline ahead of every later command, so nothing runs before AUTH, SELECT and the scripts. */
+    if (s->target->password != NULL) {
+        const char *argv[] = {"AUTH", s->target->password};
+        size_t lens[] = {4, strlen(s->target->password)};
+        redisAsyncCommandArgv(ac, on_auth_reply, "AUTH", 2, argv, lens);
+    }
+    if (s->target->db != 0) {
+        char db[16];
+        int n = snprintf(db, sizeof(db), "%u", s->target->db);
+        const char *argv[] = {"SELECT", db};
+        size_t lens[] = {6, (size_t)n};
+        redisAsyncCommandArgv(ac, on_auth_reply, "SELECT", 2, argv, lens);
+    }
+    store_script_load_all(ac);
+    if (s->ever_connected) {
+        store_stats.reconnects++;
+        core_log_info("redis: reconnected");
+    }
+    s->ever_connected = 1;
+    s->ready = 1;
+    s->backoff_ms = BACKOFF_MIN_MS;
+}
+
+static void on_disconnect(const redisAsyncContext *cac, int status)
+{
+    store_t *s = cac->data;
+    s->ac = NULL;
+    s->ready = 0;
+    if (s->closing) {
+        s->closed = 1;
+        return;
+    }
+    core_log_warn("redis: connection lost%s%s", status == REDIS_OK ? "" : ": ", status == REDIS_OK ? "" : cac->errstr);
+    store_stats.errors++;
+    schedule_reconnect(s);
+}
+
+static void connect_now(store_t *s)
+{
+    const store_target_t *t = s->target;
+    redisAsyncContext *ac = t->unix_path != NULL ? redisAsyncConnectUnix(t->unix_path)
+                                                 : redisAsyncConnect(t->host, t->port);
+    if (ac == NULL)
+        abort();
+    if (ac->err != 0 || store_evloop_attach(ac, s->loop) != 0) {
+        core_log_warn("redis: connect failed: %s", ac->err != 0 ? ac->errstr : "cannot attach to the event loop");
+        redisAsyncFree(ac);
+        store_stats.errors++;
+        schedule_reconnect(s);
+        return;
+    }
+    ac->data = s;
+    s->ac = ac;
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+}
+
+store_t *store_create(h2o_evloop_t *loop, const core_config_t *cfg, const store_target_t *target)
+{
+    store_t *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        abort();
+    s->loop = loop;
+    s->cfg = cfg;
+    s->target = target;
+    s->backoff_ms = BACKOFF_MIN_MS;
+    h2o_timeout_init(loop, &s->call_timeout, cfg->redis.timeout_ms);
+    h2o_timeout_init(loop, &s->tick, TICK_MS);
+    s->tick_entry.cb = on_tick;
+    connect_now(s);
+    return s;
+}
+
+bool store_is_ready(store_t *store)
+{
+    return store->ready && store->ac != NULL;
+}
+
+void store_close(store_t *store)
+{
+    store->closing = 1;
+    if (h2o_timeout_is_linked(&store->tick_entry))
+        h2o_timeout_unlink(&store->tick_entry);
+    if (store->ac != NULL)
+        redisAsyncDisconnect(store->ac);
+    else
+        store->closed = 1;
+}
+
+bool store_is_closed(store_t *store)
+{
+    return store->closed;
+}
+
+void store_destroy(store_t *store)
+{
+    if (store->ac != NULL)
+        redisAsyncFree(store->ac);
+    h2o_timeout_dispose(store->loop, &store->call_timeout);
+    h2o_timeout_dispose(store->loop, &store->tick);
+    free(store);
+}
+
+/* --- calls --- */
+
+static void on_guard_dispose(void *p)
+{
+    struct st_store_guard_t *guard = p;
+    if (guard->call != NULL) {
+        guard->call->req = NULL;
+        guard->call->guard = NULL;
+    }
+}
+
+static void finish(store_call_t *call, int err)
+{
+    if (call->finished)
+        return;
+    call->finished = 1;
+    if (h2o_timeout_is_linked(&call->timeout))
+        h2o_timeout_unlink(&call->timeout);
+    store_stats.latency_us_sum += now_us() - call->started_us;
+    store_stats.latency_count++;
+    /* Detach the guard before answering: sending the response may dispose the request (and its pool) at once. */
+    if (call->guard != NULL) {
+        call->guard->call = NULL;
+        call->guard = NULL;
+    }
+    if (call->req != NULL)
+        call->on_done(call, err);
+}
+
+static void maybe_free(store_call_t *call)
+{
+    if (call->finished && call->pending == 0)
+        free(call);
+}
+
+static void on_call_timeout(h2o_timeout_entry_t *entry)
+{
+    store_call_t *call = H2O_STRUCT_FROM_MEMBER(store_call_t, timeout, entry);
+    store_stats.timeouts++;
+    finish(call, CORE_ERR_UNAVAILABLE);
+    maybe_free(call);
+}
+
+store_call_t *store_call_start(store_t *store, h2o_req_t *req, store_reply_fn on_reply, store_done_fn on_done)
+{
+    if (!store_is_ready(store))
+        return NULL;
+    store_call_t *call = calloc(1, sizeof(*call));
+    if (call == NULL)
+        abort();
+    call->store = store;
+    call->req = req;
+    call->on_reply = on_reply;
+    call->on_done = on_done;
+    call->started_us = now_us();
+    call->guard = h2o_mem_alloc_shared(&req->pool, sizeof(*call->guard), on_guard_dispose);
+    call->guard->call = call;
+    call->timeout.cb = on_call_timeout;
+    h2o_timeout_link(store->loop, &store->call_timeout, &call->timeout);
+    return call;
+}
+
+static void free_cmd(struct st_cmd_t *cmd)
+{
+    if (cmd->argv != NULL) {
+        for (int i = 0; i < cmd->nkeys + cmd->nargs; ++i)
+            free(cmd->argv[i]);
+        free(cmd->argv);
+        free(cmd->lens);
+    }
+    free(cmd);
+}
+
+static int is_noscript(redisReply *reply)
+{
+    return reply != NULL && reply->type == REDIS_REPLY_ERROR && reply->len >= 8 &&
+           memcmp(reply->str, "NOSCRIPT", 8) == 0;
+}
+
+static void send_script(store_call_t *call, struct st_cmd_t *cmd, int as_eval);
+
+static void on_command_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    redisReply *reply = r;
+    struct st_cmd_t *cmd = privdata;
+    store_call_t *call = cmd->call;
+
+    if (cmd->script >= 0 && !cmd->retried && is_noscript(reply) && call->store->ac != NULL && !call->finished) {
+        cmd->retried = 1;
+        send_script(call, cmd, 1);
+        return;
+    }
+    call->pending--;
+    if (!call->finished) {
+        int err = 0;
+        if (reply == NULL) {
+            err = CORE_ERR_UNAVAILABLE;
+        } else {
+            if (reply->type == REDIS_REPLY_ERROR) {
+                store_stats.errors++;
+                core_log_warn("redis: error reply: %.*s", (int)reply->len, reply->str);
+            }
+            if (call->req != NULL && call->on_reply != NULL)
+                err = call->on_reply(call, cmd->idx, reply);
+        }
+        if (err != 0)
+            finish(call, err);
+        else if (call->pending == 0)
+            finish(call, 0);
+    }
+    free_cmd(cmd);
+    maybe_free(call);
+}
+
+void store_call_command(store_call_t *call, int argc, const char **argv, const size_t *lens)
+{
+    struct st_cmd_t *cmd = calloc(1, sizeof(*cmd));
+    if (cmd == NULL)
+        abort();
+    cmd->call = call;
+    cmd->idx = call->sent++;
+    cmd->script = -1;
+    call->pending++;
+    store_stats.commands++;
+    if (redisAsyncCommandArgv(call->store->ac, on_command_reply, cmd, argc, argv, lens) != REDIS_OK) {
+        /* Only fails when the context is disconnecting; answer like a lost connection. */
+        on_command_reply(call->store->ac, NULL, cmd);
+    }
+}
+
+static void send_script(store_call_t *call, struct st_cmd_t *cmd, int as_eval)
+{
+    int total = cmd->nkeys + cmd->nargs;
+    const char *argv[3 + 16];
+    size_t lens[3 + 16];
+    char nk[12];
+    int nkl = snprintf(nk, sizeof(nk), "%d", cmd->nkeys);
+    size_t srclen;
+    const char *src = store_script_source((store_script_t)cmd->script, &srclen);
+    argv[0] = as_eval ? "EVAL" : "EVALSHA";
+    lens[0] = strlen(argv[0]);
+    argv[1] = as_eval ? src : store_script_sha((store_script_t)cmd->script);
+    lens[1] = as_eval ? srclen : 40;
+    argv[2] = nk;
+    lens[2] = (size_t)nkl;
+    for (int i = 0; i < total; ++i) {
+        argv[3 + i] = cmd->argv[i];
+        lens[3 + i] = cmd->lens[i];
+    }
+    store_stats.commands++;
+    if (redisAsyncCommandArgv(call->store->ac, on_command_reply, cmd, 3 + total, argv, lens) != REDIS_OK) {
+        cmd->retried = 1;
+        on_command_reply(call->store->ac, NULL, cmd);
+    }
+}
+
+void store_call_script(store_call_t *call, store_script_t script, int nkeys, int nargs, const char **argv,
+                       const size_t *lens)
+{
+    int total = nkeys + nargs;
+    if (total > 16)
+        abort(); /* programmer error: scripts take few arguments */
+    struct st_cmd_t *cmd = calloc(1, sizeof(*cmd));
+    if (cmd == NULL)
+        abort();
+    cmd->call = call;
+    cmd->idx = call->sent++;
+    cmd->script = (int)script;
+    cmd->nkeys = nkeys;
+    cmd->nargs = nargs;
+    cmd->argv = calloc((size_t)total, sizeof(char *));
+    cmd->lens = calloc((size_t)total, sizeof(size_t));
+    if (cmd->argv == NULL || cmd->lens == NULL)
+        abort();
+    for (int i = 0; i < total; ++i) {
+        cmd->argv[i] = malloc(lens[i] + 1);
+        if (cmd->argv[i] == NULL)
+            abort();
+        memcpy(cmd->argv[i], argv[i], lens[i]);
+        cmd->argv[i][lens[i]] = '\0';
+        cmd->lens[i] = lens[i];
+    }
+    call->pending++;
+    send_script(call, cmd, 0);
+}
+
+/* --- ping (readiness) --- */
+
+static int on_ping_reply(store_call_t *call, size_t idx, redisReply *reply)
+{
+    return reply->type == REDIS_REPLY_STATUS ? 0 : CORE_ERR_UNAVAILABLE;
+}
+
+static void on_ping_done(store_call_t *call, int err)
+{
+    ((store_ping_cb)call->cb)(call->req, err, call->data);
+}
+
+int store_ping(store_t *store, h2o_req_t *req, store_ping_cb cb, void *data)
+{
+    store_call_t *call = store_call_start(store, req, on_ping_reply, on_ping_done);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    call->cb = (void *)cb;
+    call->data = data;
+    const char *argv[] = {"PING"};
+    size_t lens[] = {4};
+    store_call_command(call, 1, argv, lens);
+    return 0;
+}

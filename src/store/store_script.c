@@ -1,1 +1,52 @@
-/* placeholder */
+#include <string.h>
+#include <openssl/evp.h>
+#include "core/core_token.h"
+#include "store/store_internal.h"
+
+/* Generated at build time from the files in lua/ by src/embed.cmake. */
+#define X(name)                                                                                                        \
+    extern const char store_lua_##name[];                                                                              \
+    extern const size_t store_lua_##name##_len;
+STORE_SCRIPTS(X)
+#undef X
+
+static struct {
+    const char *src;
+    size_t len;
+    char sha[41];
+} scripts[STORE_SCRIPT__COUNT];
+
+void store_script_init(void)
+{
+#define X(name)                                                                                                        \
+    scripts[STORE_SCRIPT_##name].src = store_lua_##name;                                                               \
+    scripts[STORE_SCRIPT_##name].len = store_lua_##name##_len;
+    STORE_SCRIPTS(X)
+#undef X
+    for (int i = 0; i < STORE_SCRIPT__COUNT; ++i) {
+        uint8_t md[20];
+        unsigned int n = sizeof(md);
+        EVP_Digest(scripts[i].src, scripts[i].len, md, &n, EVP_sha1(), NULL);
+        core_hex_encode(md, sizeof(md), scripts[i].sha);
+    }
+}
+
+const char *store_script_source(store_script_t script, size_t *len)
+{
+    *len = scripts[script].len;
+    return scripts[script].src;
+}
+
+const char *store_script_sha(store_script_t script)
+{
+    return scripts[script].sha;
+}
+
+void store_script_load_all(redisAsyncContext *ac)
+{
+    for (int i = 0; i < STORE_SCRIPT__COUNT; ++i) {
+        const char *argv[] = {"SCRIPT", "LOAD", scripts[i].src};
+        size_t lens[] = {6, 4, scripts[i].len};
+        redisAsyncCommandArgv(ac, NULL, NULL, 3, argv, lens);
+    }
+}

@@ -1,0 +1,96 @@
+#ifndef API_H
+#define API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <h2o.h>
+#include <jansson.h>
+#include "core/core_config.h"
+#include "core/core_json.h"
+#include "store/store.h"
+
+/* The API layer: one file per resource (api_shares.c, api_health.c …) parses and validates input, calls the store
+ * and builds the reply. Handlers are called by the http route table with an api_req_t already set up; a handler
+ * always answers the request exactly once, now or from a store callback.
+ *
+ * Replies are JSON; errors are {"error":{"code","message","field"?}} from core_errors.def. Every reply carries CORS
+ * headers for an allowed Origin (see api_reply.c). */
+
+/** Per-worker environment shared by all requests on that worker. */
+typedef struct st_api_env_t {
+    const core_config_t *cfg;
+    store_t *store;
+    const uint8_t *secret; /**< HMAC key from secret_file */
+    size_t secret_len;
+} api_env_t;
+
+typedef struct st_api_param_t {
+    h2o_iovec_t name;
+    h2o_iovec_t value; /**< percent-decoded, NUL-terminated */
+} api_param_t;
+
+/** One API request; lives in req->pool. */
+typedef struct st_api_req_t {
+    h2o_req_t *req;
+    api_env_t *env;
+    h2o_iovec_t client;   /**< client address as text (IPv6 cut to its /64), for limits and visitor hashes */
+    h2o_iovec_t origin;   /**< Origin request header, or {NULL,0} */
+    h2o_iovec_t path_params[4];
+    size_t num_path_params;
+    api_param_t *query;   /**< parsed query string */
+    size_t num_query;
+    json_t *body;         /**< parsed JSON object for routes that take a body, released with the pool */
+    const core_config_site_t *site; /**< set by api_site_or_reply */
+} api_req_t;
+
+typedef void (*api_handler_fn)(api_req_t *r);
+
+/* --- api_request.c --- */
+
+/** Sets up R for REQ: client address, Origin, query parameters. Returns 0, or CORE_ERR_BAD_REQUEST (bad query). */
+int api_req_init(api_req_t *r, h2o_req_t *req, api_env_t *env);
+/** Number of query parameters called NAME. */
+size_t api_query_count(api_req_t *r, const char *name);
+/** The first query parameter called NAME, or NULL. */
+const api_param_t *api_query_get(api_req_t *r, const char *name);
+/**
+ * Resolves the site named ID (from the query or the body). Replies 422 (missing), 404 unknown_site, or -- for
+ * requests that change state -- 403 origin_not_allowed when an Origin header is present and not one of the site's,
+ * and returns NULL; else sets r->site and returns it.
+ */
+const core_config_site_t *api_site_or_reply(api_req_t *r, const char *id, size_t len);
+/** True when ORIGIN (exact bytes) is one of SITE's origins, or of any site when SITE is NULL. */
+bool api_origin_is_allowed(const core_config_t *cfg, const core_config_site_t *site, h2o_iovec_t origin);
+/** Parses r->req's body as a JSON object into r->body; replies 400 bad_json and returns -1 on failure. */
+int api_body_or_reply(api_req_t *r);
+/** A daily-rotating keyed hash of client address and User-Agent: 32 hex digits in the pool. Never the raw IP. */
+h2o_iovec_t api_visitor_hash(api_req_t *r);
+/** Seconds until the next UTC midnight (at least 1). */
+uint32_t api_seconds_to_midnight(void);
+/** True when the User-Agent is missing or looks like a crawler, bot, or HTTP library. */
+bool api_is_bot(api_req_t *r);
+
+/* --- api_reply.c --- */
+
+/** Sends STATUS with JSON BODY (takes ownership of the reference), Cache-Control: no-store, CORS headers. */
+void api_reply_json(api_req_t *r, int status, json_t *body);
+/** Sends the error ERR (CORE_ERR_*) with an optional FIELD and MESSAGE (NULL = the table's message). */
+void api_reply_error(api_req_t *r, int err, const char *field, const char *message);
+/** Sends a core_json_err_t. */
+void api_reply_json_error(api_req_t *r, const core_json_err_t *err);
+/** Adds the CORS headers for r->origin when it is allowed (for r->site, or any site before one is known). */
+void api_reply_cors(api_req_t *r);
+/** Serialises V compactly into the pool. */
+h2o_iovec_t api_json_dump(h2o_mem_pool_t *pool, json_t *v);
+
+/* --- handlers (one file per resource) --- */
+void api_health_live(api_req_t *r);
+void api_health_ready(api_req_t *r);
+void api_shares_get(api_req_t *r);
+void api_shares_post(api_req_t *r);
+void api_counts_get(api_req_t *r);
+/** Precomputes per-site origin hosts; call once after the config is loaded. */
+void api_shares_init(const core_config_t *cfg);
+
+#endif

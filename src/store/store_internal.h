@@ -1,0 +1,80 @@
+#ifndef STORE_INTERNAL_H
+#define STORE_INTERNAL_H
+
+/* Private to src/store: the call machinery every typed operation is built on, the script registry and key builder.
+ *
+ * A call groups one or more pipelined commands serving one request. It is heap-allocated (it may outlive the
+ * request) and tied to the request by a guard in the request's pool: when h2o disposes the request (HTTP/2
+ * RST_STREAM, disconnect), the guard's dispose hook clears call->req, and replies that arrive later are dropped.
+ * A call finishes once: when its last reply arrives, when it times out, or when the connection is lost. */
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include "store/store.h"
+
+typedef struct st_store_call_t store_call_t;
+
+/** Called for each reply (in command order) while the request is alive and the call not finished. REPLY may be an
+ * error reply; return 0 to go on or a CORE_ERR_* to finish the call with that error. */
+typedef int (*store_reply_fn)(store_call_t *call, size_t idx, redisReply *reply);
+/** Called once when the call finishes, only while the request is alive. */
+typedef void (*store_done_fn)(store_call_t *call, int err);
+
+struct st_store_call_t {
+    store_t *store;
+    h2o_req_t *req; /**< NULL once the request is gone */
+    struct st_store_guard_t *guard;
+    h2o_timeout_entry_t timeout;
+    uint64_t started_us;
+    size_t sent;       /**< commands sent */
+    size_t pending;    /**< replies outstanding */
+    int finished;      /**< done delivered (or dropped) */
+    int err;           /**< first error seen */
+    store_reply_fn on_reply;
+    store_done_fn on_done;
+    void *result;      /**< operation's result, pool memory */
+    void *cb;          /**< the caller's callback */
+    void *data;        /**< the caller's data */
+};
+
+/** Starts a call for REQ (may be NULL for internal calls). Returns NULL when the store is not ready. */
+store_call_t *store_call_start(store_t *store, h2o_req_t *req, store_reply_fn on_reply, store_done_fn on_done);
+/** Queues one command (binary-safe argv). */
+void store_call_command(store_call_t *call, int argc, const char **argv, const size_t *lens);
+
+/* Embedded Lua scripts, one per src/store/lua/<name>.lua. */
+typedef enum {
+#define STORE_SCRIPTS(X) X(share_hit) X(limit_hit)
+#define X(name) STORE_SCRIPT_##name,
+    STORE_SCRIPTS(X)
+#undef X
+        STORE_SCRIPT__COUNT
+} store_script_t;
+
+/** Computes the SHA1 of each embedded script; call once at start-up. */
+void store_script_init(void);
+/** Queues EVALSHA of SCRIPT with NKEYS keys then args (ARGV holds keys then args); NOSCRIPT is retried once as EVAL. */
+void store_call_script(store_call_t *call, store_script_t script, int nkeys, int nargs, const char **argv,
+                       const size_t *lens);
+/** Queues SCRIPT LOAD for every script on AC (used right after connecting). */
+void store_script_load_all(redisAsyncContext *ac);
+/** Source and SHA1 (hex) of a script. */
+const char *store_script_source(store_script_t script, size_t *len);
+const char *store_script_sha(store_script_t script);
+
+/* Keys, from store_keys.def. */
+typedef enum {
+#define X(name, pattern, type, ttl, meaning) STORE_KEY_##name,
+#include "store/store_keys.def"
+#undef X
+    STORE_KEY__COUNT
+} store_key_t;
+
+/** Builds a key (prefix + pattern with its "%" parts filled from PARTS) in POOL. NPARTS must match the pattern. */
+h2o_iovec_t store_key_build(h2o_mem_pool_t *pool, const char *prefix, store_key_t key, size_t nparts,
+                            const h2o_iovec_t *parts);
+
+/** The configured key prefix of a store. */
+const char *store_prefix(store_t *store);
+
+#endif

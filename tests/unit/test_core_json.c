@@ -1,0 +1,142 @@
+/* JSON helpers: what a request body may be, and how fields are read and bounded. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+#include "core/core_error.h"
+#include "core/core_json.h"
+
+static json_t *parse_ok(const char *s)
+{
+    core_json_err_t err;
+    json_t *o = NULL;
+    assert_int_equal(core_json_parse_object(s, strlen(s), &o, &err), 0);
+    assert_non_null(o);
+    return o;
+}
+
+static void parse_bad(const char *s, size_t len)
+{
+    core_json_err_t err;
+    json_t *o = (json_t *)1;
+    assert_int_equal(core_json_parse_object(s, len, &o, &err), CORE_ERR_BAD_JSON);
+    assert_null(o);
+    assert_int_equal(err.code, CORE_ERR_BAD_JSON);
+    assert_true(strlen(err.message) > 0);
+}
+
+static void test_parse_rejects(void **state)
+{
+    parse_bad(NULL, 0);
+    parse_bad("", 0);
+    parse_bad("{", 1);
+    parse_bad("[]", 2);
+    parse_bad("\"str\"", 5);
+    parse_bad("42", 2);
+    parse_bad("null", 4);
+    parse_bad("{\"a\":1,\"a\":2}", 13);                 /* duplicate keys */
+    parse_bad("{\"a\":\"x\\u0000y\"}", 16);             /* NUL inside a string */
+    parse_bad("{\"a\":1} trailing", 16);
+    parse_bad("{'a':1}", 7);
+    parse_bad("{\"a\":\"\xff\xfe\"}", 10);              /* invalid UTF-8 */
+    char deep[200];
+    size_t n = 0;
+    deep[n++] = '{';
+    deep[n++] = '"';
+    deep[n++] = 'a';
+    deep[n++] = '"';
+    deep[n++] = ':';
+    for (int i = 0; i < 40; ++i)
+        deep[n++] = '[';
+    for (int i = 0; i < 40; ++i)
+        deep[n++] = ']';
+    deep[n++] = '}';
+    parse_bad(deep, n);
+}
+
+static void test_parse_accepts(void **state)
+{
+    json_t *o = parse_ok("{}");
+    json_decref(o);
+    o = parse_ok("  {\"site\":\"demo\",\"n\":[1,{\"x\":null}]}\n");
+    json_decref(o);
+}
+
+static void test_get_string(void **state)
+{
+    json_t *o = parse_ok("{\"s\":\"h\\u00e9llo\",\"n\":1,\"z\":null}");
+    core_json_err_t err;
+    const char *s;
+    size_t len;
+    assert_int_equal(core_json_get_string(o, "s", true, 5, &s, &len, &err), 0);
+    assert_string_equal(s, "h\xc3\xa9llo");
+    assert_int_equal(len, 6); /* bytes */
+    assert_int_equal(core_json_get_string(o, "s", true, 4, &s, &len, &err), CORE_ERR_INVALID);
+    assert_string_equal(err.field, "s");
+    assert_non_null(strstr(err.message, "4"));
+    assert_int_equal(core_json_get_string(o, "n", true, 0, &s, &len, &err), CORE_ERR_INVALID);
+    assert_string_equal(err.field, "n");
+    assert_int_equal(core_json_get_string(o, "missing", true, 0, &s, &len, &err), CORE_ERR_INVALID);
+    assert_string_equal(err.field, "missing");
+    assert_int_equal(core_json_get_string(o, "missing", false, 0, &s, &len, &err), 0);
+    assert_null(s);
+    assert_int_equal(core_json_get_string(o, "z", false, 0, &s, &len, &err), 0);
+    assert_null(s);
+    assert_int_equal(core_json_get_string(o, "z", true, 0, &s, &len, &err), CORE_ERR_INVALID);
+    json_decref(o);
+}
+
+static void test_get_int_bool(void **state)
+{
+    json_t *o = parse_ok("{\"v\":1,\"big\":99,\"f\":1.5,\"t\":true,\"s\":\"1\"}");
+    core_json_err_t err;
+    long long n;
+    bool b;
+    assert_int_equal(core_json_get_int(o, "v", true, -1, 1, 0, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(core_json_get_int(o, "big", true, -1, 1, 0, &n, &err), CORE_ERR_INVALID);
+    assert_string_equal(err.field, "big");
+    assert_int_equal(core_json_get_int(o, "f", true, -1, 1, 0, &n, &err), CORE_ERR_INVALID);
+    assert_int_equal(core_json_get_int(o, "s", true, -1, 1, 0, &n, &err), CORE_ERR_INVALID);
+    assert_int_equal(core_json_get_int(o, "none", false, -1, 1, 7, &n, &err), 0);
+    assert_int_equal(n, 7);
+    assert_int_equal(core_json_get_bool(o, "t", true, false, &b, &err), 0);
+    assert_true(b);
+    assert_int_equal(core_json_get_bool(o, "v", true, false, &b, &err), CORE_ERR_INVALID);
+    assert_int_equal(core_json_get_bool(o, "none", false, true, &b, &err), 0);
+    assert_true(b);
+    assert_int_equal(core_json_get_bool(o, "none", true, true, &b, &err), CORE_ERR_INVALID);
+    json_decref(o);
+}
+
+static void test_only_keys(void **state)
+{
+    static const char *const allowed[] = {"site", "url", NULL};
+    core_json_err_t err;
+    json_t *o = parse_ok("{\"site\":\"a\",\"url\":\"b\"}");
+    assert_int_equal(core_json_only_keys(o, allowed, &err), 0);
+    json_decref(o);
+    o = parse_ok("{\"site\":\"a\",\"evil\":1}");
+    assert_int_equal(core_json_only_keys(o, allowed, &err), CORE_ERR_INVALID);
+    assert_string_equal(err.field, "evil");
+    json_decref(o);
+}
+
+static void test_utf8_length(void **state)
+{
+    assert_int_equal(core_utf8_length("", 0), 0);
+    assert_int_equal(core_utf8_length("abc", 3), 3);
+    assert_int_equal(core_utf8_length("\xc3\xa9", 2), 1);
+    assert_int_equal(core_utf8_length("\xf0\x9f\x98\x80x", 5), 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_rejects), cmocka_unit_test(test_parse_accepts),
+        cmocka_unit_test(test_get_string),    cmocka_unit_test(test_get_int_bool),
+        cmocka_unit_test(test_only_keys),     cmocka_unit_test(test_utf8_length),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,98 @@
+/* Tokens and hashes: known vectors for SHA-256 and HMAC, encodings round-trip, the secret file is created 0600
+ * and refused when readable by others. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "core/core_error.h"
+#include "core/core_token.h"
+
+static void test_sha256_vector(void **state)
+{
+    uint8_t d[32];
+    char hex[65];
+    core_sha256("abc", 3, d);
+    core_hex_encode(d, 32, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+static void test_hmac_vector(void **state)
+{
+    /* RFC 4231 test case 2 */
+    uint8_t d[32];
+    char hex[65];
+    core_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, d);
+    core_hex_encode(d, 32, hex);
+    assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+static void test_base64url_roundtrip(void **state)
+{
+    uint8_t in[40], out[40];
+    char enc[64];
+    for (size_t len = 0; len <= 33; ++len) {
+        for (size_t i = 0; i < len; ++i)
+            in[i] = (uint8_t)(i * 37 + len);
+        size_t n = core_base64url_encode(in, len, enc);
+        assert_int_equal(n, strlen(enc));
+        assert_null(strchr(enc, '='));
+        assert_null(strchr(enc, '+'));
+        assert_null(strchr(enc, '/'));
+        assert_int_equal(core_base64url_decode(enc, n, out, sizeof(out)), (long)len);
+        assert_memory_equal(in, out, len);
+    }
+    assert_int_equal(core_base64url_decode("ab$d", 4, out, sizeof(out)), -1);
+    assert_int_equal(core_base64url_decode("a", 1, out, sizeof(out)), -1);
+    assert_int_equal(core_base64url_decode("AAAAAAAA", 8, out, 5), -1);
+}
+
+static void test_random_differs(void **state)
+{
+    uint8_t a[32], b[32];
+    core_random_bytes(a, sizeof(a));
+    core_random_bytes(b, sizeof(b));
+    assert_false(core_memeq_ct(a, b, sizeof(a)));
+    assert_true(core_memeq_ct(a, a, sizeof(a)));
+}
+
+static void test_secret_file(void **state)
+{
+    char dir[] = "/tmp/parley-secret-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128], err[256];
+    snprintf(path, sizeof(path), "%s/sub/secret", dir);
+    uint8_t s1[32], s2[32];
+    assert_int_equal(core_secret_load(path, s1, err, sizeof(err)), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(core_secret_load(path, s2, err, sizeof(err)), 0);
+    assert_memory_equal(s1, s2, 32); /* stable across restarts */
+    chmod(path, 0644);
+    assert_int_equal(core_secret_load(path, s2, err, sizeof(err)), CORE_ERR_INVALID);
+    assert_non_null(strstr(err, "chmod 600"));
+    chmod(path, 0600);
+    FILE *f = fopen(path, "w");
+    fputs("not hex at all, not hex at all, not hex at all, not hex at all!!\n", f);
+    fclose(f);
+    assert_int_equal(core_secret_load(path, s2, err, sizeof(err)), CORE_ERR_INVALID);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/sub", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sha256_vector),  cmocka_unit_test(test_hmac_vector),
+        cmocka_unit_test(test_base64url_roundtrip), cmocka_unit_test(test_random_differs),
+        cmocka_unit_test(test_secret_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
