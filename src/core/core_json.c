@@ -9,13 +9,17 @@ static int fail(core_json_err_t *err, int code, const char *field, const char *f
 {
     err->code = code;
     err->field = field;
-    /* The formats below are fixed strings chosen in this file; "%s"/"%lld" select which argument is used. */
+    /* The formats below are fixed strings chosen in this file; "%s"/"%lld" select which argument is used. A long
+     * detail (jansson's error text is up to 160 bytes) is cut to fit: the message is for humans, not parsed. */
+    int w;
     if (detail != NULL)
-        snprintf(err->message, sizeof(err->message), "%s%s", fmt, detail);
+        w = snprintf(err->message, sizeof(err->message), "%s%s", fmt, detail);
     else if (n >= 0)
-        snprintf(err->message, sizeof(err->message), "%s%lld", fmt, n);
+        w = snprintf(err->message, sizeof(err->message), "%s%lld", fmt, n);
     else
-        snprintf(err->message, sizeof(err->message), "%s", fmt);
+        w = snprintf(err->message, sizeof(err->message), "%s", fmt);
+    if (w < 0)
+        err->message[0] = '\0';
     return code;
 }
 

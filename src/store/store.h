@@ -83,6 +83,10 @@ typedef void (*store_share_cb)(h2o_req_t *req, int err, const store_share_counts
 int store_share_get(store_t *store, h2o_req_t *req, const store_share_ref_t *refs, size_t n, store_share_cb cb,
                     void *data);
 
+/** Like store_share_get but reads only each URL's total (counts[i].networks stay zero); cheaper for listings. */
+int store_share_totals(store_t *store, h2o_req_t *req, const store_share_ref_t *refs, size_t n, store_share_cb cb,
+                       void *data);
+
 typedef void (*store_share_hit_cb)(h2o_req_t *req, int err, bool counted, const store_share_counts_t *counts,
                                    void *data);
 /**

@@ -50,16 +50,28 @@ static int on_get_reply(store_call_t *call, size_t idx, redisReply *reply)
     return read_pairs(reply, 0, &r->counts[idx]);
 }
 
+static int on_total_reply(store_call_t *call, size_t idx, redisReply *reply)
+{
+    struct st_share_get_t *r = call->result;
+    memset(&r->counts[idx], 0, sizeof(r->counts[idx]));
+    if (reply->type == REDIS_REPLY_STRING)
+        r->counts[idx].total = parse_u64(reply->str, reply->len);
+    else if (reply->type != REDIS_REPLY_NIL)
+        return CORE_ERR_UNAVAILABLE;
+    return 0;
+}
+
 static void on_get_done(store_call_t *call, int err)
 {
     struct st_share_get_t *r = call->result;
     ((store_share_cb)call->cb)(call->req, err, r->counts, r->n, call->data);
 }
 
-int store_share_get(store_t *store, h2o_req_t *req, const store_share_ref_t *refs, size_t n, store_share_cb cb,
-                    void *data)
+/* HGETALL for every network, or HGET of `total` alone when that is all the caller needs (listing pages). */
+static int share_read(store_t *store, h2o_req_t *req, const store_share_ref_t *refs, size_t n, int totals_only,
+                      store_share_cb cb, void *data)
 {
-    store_call_t *call = store_call_start(store, req, on_get_reply, on_get_done);
+    store_call_t *call = store_call_start(store, req, totals_only ? on_total_reply : on_get_reply, on_get_done);
     if (call == NULL)
         return CORE_ERR_UNAVAILABLE;
     struct st_share_get_t *r = h2o_mem_alloc_pool(&req->pool, sizeof(*r));
@@ -71,9 +83,15 @@ int store_share_get(store_t *store, h2o_req_t *req, const store_share_ref_t *ref
     for (size_t i = 0; i < n; ++i) {
         h2o_iovec_t parts[] = {refs[i].site, refs[i].url_hash};
         h2o_iovec_t key = store_key_build(&req->pool, store_prefix(store), STORE_KEY_SHARES, 2, parts);
-        const char *argv[] = {"HGETALL", key.base};
-        size_t lens[] = {7, key.len};
-        store_call_command(call, 2, argv, lens);
+        if (totals_only) {
+            const char *argv[] = {"HGET", key.base, "total"};
+            size_t lens[] = {4, key.len, 5};
+            store_call_command(call, 3, argv, lens);
+        } else {
+            const char *argv[] = {"HGETALL", key.base};
+            size_t lens[] = {7, key.len};
+            store_call_command(call, 2, argv, lens);
+        }
     }
     if (n == 0) {
         /* Keep the "never synchronously" promise even for an empty batch: a PING round trip. */
@@ -83,6 +101,18 @@ int store_share_get(store_t *store, h2o_req_t *req, const store_share_ref_t *ref
         store_call_command(call, 1, argv, lens);
     }
     return 0;
+}
+
+int store_share_get(store_t *store, h2o_req_t *req, const store_share_ref_t *refs, size_t n, store_share_cb cb,
+                    void *data)
+{
+    return share_read(store, req, refs, n, 0, cb, data);
+}
+
+int store_share_totals(store_t *store, h2o_req_t *req, const store_share_ref_t *refs, size_t n, store_share_cb cb,
+                       void *data)
+{
+    return share_read(store, req, refs, n, 1, cb, data);
 }
 
 static int on_hit_reply(store_call_t *call, size_t idx, redisReply *reply)
