@@ -34,13 +34,13 @@ typedef struct st_api_param_t {
 typedef struct st_api_req_t {
     h2o_req_t *req;
     api_env_t *env;
-    h2o_iovec_t client;   /**< client address as text (IPv6 cut to its /64), for limits and visitor hashes */
-    h2o_iovec_t origin;   /**< Origin request header, or {NULL,0} */
+    h2o_iovec_t client; /**< client address as text (IPv6 cut to its /64), for limits and visitor hashes */
+    h2o_iovec_t origin; /**< Origin request header, or {NULL,0} */
     h2o_iovec_t path_params[4];
     size_t num_path_params;
-    api_param_t *query;   /**< parsed query string */
+    api_param_t *query; /**< parsed query string */
     size_t num_query;
-    json_t *body;         /**< parsed JSON object for routes that take a body, released with the pool */
+    json_t *body;                   /**< parsed JSON object for routes that take a body, released with the pool */
     const core_config_site_t *site; /**< set by api_site_or_reply */
 } api_req_t;
 
@@ -64,6 +64,8 @@ const core_config_site_t *api_site_or_reply(api_req_t *r, const char *id, size_t
 bool api_origin_is_allowed(const core_config_t *cfg, const core_config_site_t *site, h2o_iovec_t origin);
 /** Parses r->req's body as a JSON object into r->body; replies 400 bad_json and returns -1 on failure. */
 int api_body_or_reply(api_req_t *r);
+/** A keyed hash of the client address (32 hex digits in the pool), for rate-limit keys. */
+h2o_iovec_t api_client_key(api_req_t *r);
 /** A daily-rotating keyed hash of client address and User-Agent: 32 hex digits in the pool. Never the raw IP. */
 h2o_iovec_t api_visitor_hash(api_req_t *r);
 /** Seconds until the next UTC midnight (at least 1). */
@@ -92,5 +94,15 @@ void api_shares_post(api_req_t *r);
 void api_counts_get(api_req_t *r);
 /** Precomputes per-site origin hosts; call once after the config is loaded. */
 void api_shares_init(const core_config_t *cfg);
+/** True when HOST (core_url_t.host form) is the host of one of r->site's origins. */
+bool api_url_host_allowed(api_req_t *r, const char *host);
+void api_comments_list(api_req_t *r);
+void api_comments_create(api_req_t *r);
+void api_comments_preview(api_req_t *r);
+void api_comments_vote(api_req_t *r);
+void api_comments_edit(api_req_t *r);
+void api_comments_delete(api_req_t *r);
+void api_comments_get(api_req_t *r);
+void api_comments_feed(api_req_t *r);
 
 #endif

@@ -69,9 +69,11 @@ static void send_body(api_req_t *r, int status, h2o_iovec_t body, const char *ca
     h2o_req_t *req = r->req;
     req->res.status = status;
     req->res.reason = status_reason(status);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("application/json; charset=utf-8"));
     if (cache_control != NULL)
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, cache_control, strlen(cache_control));
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, cache_control,
+                       strlen(cache_control));
     api_reply_cors(r);
     req->res.content_length = body.len;
     h2o_send_inline(req, body.base, body.len);

@@ -198,11 +198,13 @@ const core_config_site_t *api_site_or_reply(api_req_t *r, const char *id, size_t
      * here stops other sites from driving a visitor's browser to write to ours. */
     bool safe = h2o_memis(r->req->method.base, r->req->method.len, H2O_STRLIT("GET")) ||
                 h2o_memis(r->req->method.base, r->req->method.len, H2O_STRLIT("HEAD"));
+    /* Set before replying, so the error's CORS headers are judged against this site's origins too (with no site,
+     * api_reply_cors would echo an origin of any site). */
+    r->site = site;
     if (!safe && r->origin.base != NULL && !api_origin_is_allowed(r->env->cfg, site, r->origin)) {
         api_reply_error(r, CORE_ERR_ORIGIN_NOT_ALLOWED, NULL, NULL);
         return NULL;
     }
-    r->site = site;
     return site;
 }
 
@@ -223,6 +225,21 @@ int api_body_or_reply(api_req_t *r)
     *holder = body;
     r->body = body;
     return 0;
+}
+
+h2o_iovec_t api_client_key(api_req_t *r)
+{
+    /* Rate-limit counters are keyed by a keyed hash of the address, so Redis never holds a client IP. Every parleyd
+     * serving a site must share the secret file for their counters to meet (as share dedupe needs anyway). */
+    size_t n = 5 + r->client.len;
+    char *msg = h2o_mem_alloc_pool(&r->req->pool, n);
+    memcpy(msg, "rate\n", 5);
+    memcpy(msg + 5, r->client.base, r->client.len);
+    uint8_t mac[CORE_SHA256_LEN];
+    core_hmac_sha256(r->env->secret, r->env->secret_len, msg, n, mac);
+    char *hex = h2o_mem_alloc_pool(&r->req->pool, 33);
+    core_hex_encode(mac, 16, hex);
+    return h2o_iovec_init(hex, 32);
 }
 
 h2o_iovec_t api_visitor_hash(api_req_t *r)
@@ -261,10 +278,10 @@ uint32_t api_seconds_to_midnight(void)
 
 bool api_is_bot(api_req_t *r)
 {
-    static const char *const needles[] = {"bot",      "crawl",   "spider",      "slurp",   "facebookexternalhit",
-                                          "embedly",  "preview", "curl/",       "wget",    "python-",
-                                          "go-http",  "java/",   "libwww",      "okhttp",  "httpclient",
-                                          "scrapy",   "headless-shell", "phantomjs", "lighthouse", NULL};
+    static const char *const needles[] = {"bot",     "crawl",          "spider",    "slurp",      "facebookexternalhit",
+                                          "embedly", "preview",        "curl/",     "wget",       "python-",
+                                          "go-http", "java/",          "libwww",    "okhttp",     "httpclient",
+                                          "scrapy",  "headless-shell", "phantomjs", "lighthouse", NULL};
     ssize_t i = h2o_find_header(&r->req->headers, H2O_TOKEN_USER_AGENT, -1);
     if (i < 0)
         return true;

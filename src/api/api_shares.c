@@ -37,11 +37,11 @@ void api_shares_init(const core_config_t *cfg)
         }
 }
 
-static bool host_is_sites(api_req_t *r, const core_url_t *url)
+bool api_url_host_allowed(api_req_t *r, const char *host)
 {
     size_t s = (size_t)(r->site - r->env->cfg->sites);
     for (size_t o = 0; o < r->site->num_origins; ++o)
-        if (site_hosts[s][o][0] != '\0' && strcmp(site_hosts[s][o], url->host) == 0)
+        if (site_hosts[s][o][0] != '\0' && strcmp(site_hosts[s][o], host) == 0)
             return true;
     return false;
 }
@@ -62,7 +62,7 @@ static int url_or_reply(api_req_t *r, const char *s, size_t len, struct st_url_i
         api_reply_error(r, CORE_ERR_INVALID, "url", "Give an absolute http or https URL of at most 2048 bytes.");
         return -1;
     }
-    if (!host_is_sites(r, url)) {
+    if (!api_url_host_allowed(r, url->host)) {
         api_reply_error(r, CORE_ERR_FOREIGN_URL, "url", NULL);
         return -1;
     }
@@ -126,7 +126,34 @@ struct st_get_t {
     api_req_t *r;
     struct st_url_item_t *items;
     int is_counts;
+    int waiting; /* /counts waits for two calls: share totals and comment counts */
+    int err;
+    const store_share_counts_t *shares;
+    const uint64_t *comments;
+    size_t n;
 };
+
+/* If-None-Match (RFC 9110, 13.1.2): "*" or a comma-separated list of entity tags compared weakly, i.e. a "W/"
+ * prefix is ignored. Byte-exact otherwise: h2o_contains_token would lower-case the header's tags but not ours. */
+static bool etag_matches(h2o_iovec_t header, const char *etag, size_t etag_len)
+{
+    const char *p = header.base, *end = header.base + header.len;
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p)), *stop = comma != NULL ? comma : end, *e = stop;
+        while (p < e && (*p == ' ' || *p == '\t'))
+            ++p;
+        while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+            --e;
+        if (e - p == 1 && *p == '*')
+            return true;
+        if (e - p >= 2 && p[0] == 'W' && p[1] == '/')
+            p += 2;
+        if (h2o_memis(p, (size_t)(e - p), etag, etag_len))
+            return true;
+        p = stop + 1;
+    }
+    return false;
+}
 
 static void reply_counts(struct st_get_t *g, const store_share_counts_t *counts, size_t n)
 {
@@ -134,9 +161,10 @@ static void reply_counts(struct st_get_t *g, const store_share_counts_t *counts,
     json_t *arr = json_array();
     for (size_t i = 0; i < n; ++i) {
         if (g->is_counts)
-            json_array_append_new(arr, json_pack("{s:s%,s:s%,s:I}", "url", g->items[i].sent.base, g->items[i].sent.len,
-                                                 "canonical", g->items[i].ref.canonical.base,
-                                                 g->items[i].ref.canonical.len, "shares", (json_int_t)counts[i].total));
+            json_array_append_new(arr, json_pack("{s:s%,s:s%,s:I,s:I}", "url", g->items[i].sent.base,
+                                                 g->items[i].sent.len, "canonical", g->items[i].ref.canonical.base,
+                                                 g->items[i].ref.canonical.len, "comments", (json_int_t)g->comments[i],
+                                                 "shares", (json_int_t)counts[i].total));
         else
             json_array_append_new(arr, item_json(&g->items[i], &counts[i]));
     }
@@ -157,12 +185,13 @@ static void reply_counts(struct st_get_t *g, const store_share_counts_t *counts,
     etag[el++] = '"';
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, etag, el);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("public, max-age=30"));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("application/json; charset=utf-8"));
     api_reply_cors(r);
     ssize_t inm = h2o_find_header(&req->headers, H2O_TOKEN_IF_NONE_MATCH, -1);
     if (inm >= 0) {
         h2o_iovec_t v = req->headers.entries[inm].value;
-        if (h2o_contains_token(v.base, v.len, etag, el, ',') || h2o_memis(v.base, v.len, H2O_STRLIT("*"))) {
+        if (etag_matches(v, etag, el)) {
             req->res.status = 304;
             req->res.reason = "Not Modified";
             h2o_send_inline(req, NULL, 0);
@@ -175,14 +204,32 @@ static void reply_counts(struct st_get_t *g, const store_share_counts_t *counts,
     h2o_send_inline(req, body.base, body.len);
 }
 
+static void join(struct st_get_t *g, int err)
+{
+    if (err != 0 && g->err == 0)
+        g->err = err;
+    if (--g->waiting != 0)
+        return;
+    if (g->err != 0) {
+        api_reply_error(g->r, g->err, NULL, NULL);
+        return;
+    }
+    reply_counts(g, g->shares, g->n);
+}
+
 static void on_get(h2o_req_t *req, int err, const store_share_counts_t *counts, size_t n, void *data)
 {
     struct st_get_t *g = data;
-    if (err != 0) {
-        api_reply_error(g->r, err, NULL, NULL);
-        return;
-    }
-    reply_counts(g, counts, n);
+    g->shares = counts;
+    g->n = n;
+    join(g, err);
+}
+
+static void on_comment_counts(h2o_req_t *req, int err, const uint64_t *counts, size_t n, void *data)
+{
+    struct st_get_t *g = data;
+    g->comments = counts;
+    join(g, err);
 }
 
 static void get_common(api_req_t *r, int is_counts)
@@ -198,9 +245,23 @@ static void get_common(api_req_t *r, int is_counts)
     store_share_ref_t *refs = h2o_mem_alloc_pool(&r->req->pool, sizeof(*refs) * n);
     for (size_t i = 0; i < n; ++i)
         refs[i] = items[i].ref;
+    g->waiting = 1;
+    g->err = 0;
     int err = (is_counts ? store_share_totals : store_share_get)(r->env->store, r->req, refs, n, on_get, g);
-    if (err != 0)
+    if (err != 0) {
         api_reply_error(r, err, NULL, NULL);
+        return;
+    }
+    /* Both calls are pipelined on the same connection: one round trip for the two. If the second cannot start, the
+     * first still answers (with the error) when it completes. */
+    if (is_counts) {
+        g->waiting = 2;
+        err = store_comment_counts(r->env->store, r->req, refs, n, on_comment_counts, g);
+        if (err != 0) {
+            g->waiting = 1;
+            g->err = err;
+        }
+    }
 }
 
 void api_shares_get(api_req_t *r)

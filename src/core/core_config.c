@@ -734,6 +734,8 @@ static const opt_t site_opts[] = {
     {ROW_ENUM("moderation", core_config_site_t, moderation, CORE_MODERATION_FIRST, moderation_names, 0)},
     {ROW_UINT("max_depth", core_config_site_t, max_depth, 5, 1, 10)},
     {ROW_UINT("min_shares", core_config_site_t, min_shares, 0, 0, UINT32_MAX)},
+    {ROW_UINT("edit_window_s", core_config_site_t, edit_window_s, 900, 0, 86400)},
+    {ROW_BOOL("gravatar", core_config_site_t, gravatar, false)},
     {NULL},
 };
 
@@ -766,6 +768,17 @@ static const opt_t smtp_opts[] = {
     };
 LIMIT_DEFAULTS(X)
 #undef X
+
+/* Anti-spam for comments: visitor-level limits and the form token's age window. */
+static const opt_t comments_opts[] = {
+    {ROW_UINT("min_form_age_s", core_config_t, comments.min_form_age_s, 3, 0, 3600)},
+    {ROW_UINT("max_form_age_s", core_config_t, comments.max_form_age_s, 86400, 60, 604800)},
+    {ROW_UINT("per_minute", core_config_t, comments.per_minute, 5, 0, 1000000)},
+    {ROW_UINT("per_hour", core_config_t, comments.per_hour, 30, 0, 1000000)},
+    {ROW_UINT("per_thread_per_minute", core_config_t, comments.per_thread_per_minute, 3, 0, 1000000)},
+    {ROW_UINT("min_interval_s", core_config_t, comments.min_interval_s, 15, 0, 3600)},
+    {NULL},
+};
 
 static const opt_t limits_opts[] = {
 #define X(cls)                                                                                                         \
@@ -816,6 +829,7 @@ static const opt_t root_opts[] = {
     {ROW_SECTION("redis", 0, redis_opts, NULL)},
     {ROW_SECTION("smtp", 0, smtp_opts, check_smtp_auth)},
     {ROW_SECTION("limits", 0, limits_opts, NULL)},
+    {ROW_SECTION("comments", 0, comments_opts, NULL)},
     {ROW_SECTION_LIST("sites", core_config_t, sites, num_sites, 1, site_opts), .item_check = site_unique,
      .set_default = default_sites, .env = "PARLEY_SITES", .env_apply = env_sites},
     {NULL},

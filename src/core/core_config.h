@@ -14,7 +14,12 @@
 #define CORE_CONFIG_MAX_SITES 64
 #define CORE_CONFIG_MAX_ORIGINS 16
 
-typedef enum { CORE_MODERATION_NONE, CORE_MODERATION_ALL, CORE_MODERATION_LINKS, CORE_MODERATION_FIRST } core_moderation_t;
+typedef enum {
+    CORE_MODERATION_NONE,
+    CORE_MODERATION_ALL,
+    CORE_MODERATION_LINKS,
+    CORE_MODERATION_FIRST
+} core_moderation_t;
 
 /* Route classes for rate limits; the http route table tags each route with one. */
 #define CORE_LIMIT_CLASSES(X) X(read) X(write) X(share)
@@ -38,42 +43,52 @@ typedef struct st_core_config_listen_t {
 } core_config_listen_t;
 
 typedef struct st_core_config_site_t {
-    char *id;                                 /**< [a-z0-9][a-z0-9_-]{0,63} */
-    char *origins[CORE_CONFIG_MAX_ORIGINS];   /**< "scheme://host[:port]", lower-case, no path */
-    size_t num_origins;                       /**< >= 1 */
-    core_moderation_t moderation;             /**< default FIRST */
-    uint32_t max_depth;                       /**< reply nesting 1..10, default 5 */
-    uint32_t min_shares;                      /**< share counts below this are hidden by the widget, default 0 */
+    char *id;                               /**< [a-z0-9][a-z0-9_-]{0,63} */
+    char *origins[CORE_CONFIG_MAX_ORIGINS]; /**< "scheme://host[:port]", lower-case, no path */
+    size_t num_origins;                     /**< >= 1 */
+    core_moderation_t moderation;           /**< default FIRST */
+    uint32_t max_depth;                     /**< reply nesting 1..10, default 5 */
+    uint32_t min_shares;                    /**< share counts below this are hidden by the widget, default 0 */
+    uint32_t edit_window_s;                 /**< anonymous authors may edit/delete this long, default 900 */
+    bool gravatar;                          /**< avatars from Gravatar instead of Parley's identicons, default false */
 } core_config_site_t;
 
 typedef struct st_core_config_t {
     core_config_listen_t listen[CORE_CONFIG_MAX_LISTEN];
-    size_t num_listen;              /**< >= 1; default one cleartext listener on 127.0.0.1:8080 */
-    uint32_t threads;               /**< worker threads; 0 (default) = one per core */
-    char *public_url;               /**< base of links in mails, no trailing slash; default "http://127.0.0.1:8080" */
-    char *data_dir;                 /**< embedded Redis data and default secret location; default "data" */
-    char *secret_file;              /**< HMAC key file, created 0600 on first run; default "<data_dir>/secret" */
-    char *static_dir;               /**< served under /static/; NULL (default) = off */
-    char *access_log;               /**< path, "-" = stdout (default), "" = off */
-    char *access_log_format;        /**< h2o log format; NULL (default) = Apache combined */
-    char *log_level;                /**< debug | info (default) | warn | error */
-    bool trust_proxy;               /**< take the client IP from X-Forwarded-For (last hop); default false */
-    char *admin_token_env;          /**< env var holding the admin bearer token; default "PARLEY_ADMIN_TOKEN" */
+    size_t num_listen;       /**< >= 1; default one cleartext listener on 127.0.0.1:8080 */
+    uint32_t threads;        /**< worker threads; 0 (default) = one per core */
+    char *public_url;        /**< base of links in mails, no trailing slash; default "http://127.0.0.1:8080" */
+    char *data_dir;          /**< embedded Redis data and default secret location; default "data" */
+    char *secret_file;       /**< HMAC key file, created 0600 on first run; default "<data_dir>/secret" */
+    char *static_dir;        /**< served under /static/; NULL (default) = off */
+    char *access_log;        /**< path, "-" = stdout (default), "" = off */
+    char *access_log_format; /**< h2o log format; NULL (default) = Apache combined */
+    char *log_level;         /**< debug | info (default) | warn | error */
+    bool trust_proxy;        /**< take the client IP from X-Forwarded-For (last hop); default false */
+    char *admin_token_env;   /**< env var holding the admin bearer token; default "PARLEY_ADMIN_TOKEN" */
     struct {
-        char *url;                  /**< "embedded" (default), "redis://host:port[/db]" or "unix:///path[?db=N]" */
-        char *prefix;               /**< key prefix, default "parley:" */
-        uint32_t timeout_ms;        /**< per-command timeout, 10..60000, default 2000 */
-        char *password_env;         /**< env var holding the Redis password; NULL = none */
+        char *url;           /**< "embedded" (default), "redis://host:port[/db]" or "unix:///path[?db=N]" */
+        char *prefix;        /**< key prefix, default "parley:" */
+        uint32_t timeout_ms; /**< per-command timeout, 10..60000, default 2000 */
+        char *password_env;  /**< env var holding the Redis password; NULL = none */
     } redis;
     struct {
-        char *url;                  /**< "smtp://host:port" or "smtps://…"; NULL = mail disabled */
-        char *from;                 /**< From address, default "Parley <parley@localhost>" */
-        char *username_env;         /**< env var with the SMTP user name; NULL = no AUTH */
-        char *password_env;         /**< env var with the SMTP password */
+        char *url;          /**< "smtp://host:port" or "smtps://…"; NULL = mail disabled */
+        char *from;         /**< From address, default "Parley <parley@localhost>" */
+        char *username_env; /**< env var with the SMTP user name; NULL = no AUTH */
+        char *password_env; /**< env var with the SMTP password */
     } smtp;
     core_config_limit_t limits[CORE_LIMIT__COUNT];
+    struct {
+        uint32_t min_form_age_s;        /**< a form token younger than this marks spam, default 3 */
+        uint32_t max_form_age_s;        /**< a form token older than this marks spam, default 86400 */
+        uint32_t per_minute;            /**< comments per visitor per minute, default 5 (0 = no limit) */
+        uint32_t per_hour;              /**< comments per visitor per hour, default 30 */
+        uint32_t per_thread_per_minute; /**< comments per visitor and thread per minute, default 3 */
+        uint32_t min_interval_s;        /**< seconds between two comments of one visitor, default 15 (0 = off) */
+    } comments;
     core_config_site_t sites[CORE_CONFIG_MAX_SITES];
-    size_t num_sites;               /**< >= 1 */
+    size_t num_sites; /**< >= 1 */
 } core_config_t;
 
 /**

@@ -81,8 +81,8 @@ size_t core_utf8_length(const char *s, size_t len)
     return n;
 }
 
-int core_json_get_string(json_t *obj, const char *key, bool required, size_t max_chars, const char **out,
-                         size_t *len, core_json_err_t *err)
+int core_json_get_string(json_t *obj, const char *key, bool required, size_t max_chars, const char **out, size_t *len,
+                         core_json_err_t *err)
 {
     json_t *v = json_object_get(obj, key);
     *out = NULL;

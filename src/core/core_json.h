@@ -24,8 +24,8 @@ int core_json_parse_object(const char *body, size_t len, json_t **out, core_json
  * Reads string KEY of OBJ. Absent or null: *out = NULL and 0 unless REQUIRED (then CORE_ERR_INVALID "is required").
  * Not a string, or more than MAX_CHARS code points (0 = no limit): CORE_ERR_INVALID. *out is borrowed from OBJ.
  */
-int core_json_get_string(json_t *obj, const char *key, bool required, size_t max_chars, const char **out,
-                         size_t *len, core_json_err_t *err);
+int core_json_get_string(json_t *obj, const char *key, bool required, size_t max_chars, const char **out, size_t *len,
+                         core_json_err_t *err);
 /** Reads integer KEY within [MIN, MAX]; absent: *out = DEF unless REQUIRED. */
 int core_json_get_int(json_t *obj, const char *key, bool required, long long min, long long max, long long def,
                       long long *out, core_json_err_t *err);

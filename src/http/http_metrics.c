@@ -111,7 +111,8 @@ void http_metrics_handle(api_req_t *r)
     }
     OUTF(&o, "# HELP parley_rate_limited_total Requests refused with 429.\n# TYPE parley_rate_limited_total counter\n");
     OUTF(&o, "parley_rate_limited_total %llu\n", (unsigned long long)atomic_load(&limited));
-    OUTF(&o, "# HELP parley_redis_commands_total Commands sent to Redis.\n# TYPE parley_redis_commands_total counter\n");
+    OUTF(&o,
+         "# HELP parley_redis_commands_total Commands sent to Redis.\n# TYPE parley_redis_commands_total counter\n");
     OUTF(&o, "parley_redis_commands_total %llu\n", (unsigned long long)atomic_load(&store_stats.commands));
     OUTF(&o, "# HELP parley_redis_errors_total Redis error replies, failed connects and lost connections.\n");
     OUTF(&o, "# TYPE parley_redis_errors_total counter\n");

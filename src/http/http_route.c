@@ -7,9 +7,10 @@
 #include "core/core_error.h"
 #include "http/http.h"
 
-enum { LIMIT_NONE = -1,
+enum {
+    LIMIT_NONE = -1,
 #define X(name) LIMIT_##name = CORE_LIMIT_##name,
-       CORE_LIMIT_CLASSES(X)
+    CORE_LIMIT_CLASSES(X)
 #undef X
 };
 
@@ -124,6 +125,25 @@ static h2o_iovec_t allowed_methods(h2o_req_t *req, h2o_iovec_t path)
     return h2o_strdup(&req->pool, buf, n);
 }
 
+/* Whether the comma-separated LIST (optional whitespace around items) holds ITEM exactly. Not h2o_contains_token:
+ * that lower-cases the list's items but not the needle, so "POST" would never match, and method names are
+ * case-sensitive anyway (RFC 9110, 9.1). */
+static bool list_has(h2o_iovec_t list, h2o_iovec_t item)
+{
+    const char *p = list.base, *end = list.base + list.len;
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p)), *stop = comma != NULL ? comma : end, *e = stop;
+        while (p < e && (*p == ' ' || *p == '\t'))
+            ++p;
+        while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+            --e;
+        if (h2o_memis(p, (size_t)(e - p), item.base, item.len))
+            return true;
+        p = stop + 1;
+    }
+    return false;
+}
+
 static void preflight(api_req_t *r, h2o_iovec_t allow)
 {
     h2o_req_t *req = r->req;
@@ -133,7 +153,7 @@ static void preflight(api_req_t *r, h2o_iovec_t allow)
         api_reply_error(r, CORE_ERR_ORIGIN_NOT_ALLOWED, NULL, NULL);
         return;
     }
-    if (want.len == 0 || !h2o_contains_token(allow.base, allow.len, want.base, want.len, ',')) {
+    if (want.len == 0 || !list_has(allow, want)) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow.base, allow.len);
         api_reply_error(r, CORE_ERR_METHOD_NOT_ALLOWED, NULL, NULL);
         return;
@@ -177,8 +197,8 @@ static void on_limit(h2o_req_t *req, int err, bool allowed, uint32_t retry_after
     if (!allowed) {
         char buf[16];
         int n = snprintf(buf, sizeof(buf), "%u", retry_after_s);
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, h2o_strdup(&req->pool, buf, (size_t)n).base,
-                       (size_t)n);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
+                       h2o_strdup(&req->pool, buf, (size_t)n).base, (size_t)n);
         http_metrics_count_limited();
         api_reply_error(&d->r, CORE_ERR_RATE_LIMITED, NULL, NULL);
         return;
@@ -236,8 +256,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     if (route->limit != LIMIT_NONE && env->cfg->limits[route->limit].requests != 0) {
         const core_config_limit_t *lim = &env->cfg->limits[route->limit];
-        int err = store_limit_hit(env->store, req, limit_names[route->limit], r->client, lim->requests, lim->window_s,
-                                  on_limit, d);
+        int err = store_limit_hit(env->store, req, limit_names[route->limit], api_client_key(r), lim->requests,
+                                  lim->window_s, on_limit, d);
         if (err != 0)
             api_reply_error(r, err, NULL, NULL);
         return 0;

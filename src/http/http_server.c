@@ -3,7 +3,7 @@
  * Each worker owns an h2o loop, an h2o context and a Redis connection, and touches nothing of another worker's.
  *
  * Stopping: the main thread sets `stop`; each worker notices within 100 ms, closes its listeners, asks h2o to shut
- * down (GOAWAY on HTTP/2, no keep-alive on HTTP/1.1), lets in-flight requests finish for up to 3.5 s, then closes
+ * down (GOAWAY on HTTP/2, no keep-alive on HTTP/1.1), lets in-flight requests finish for up to 2 s, then closes
  * its Redis connection gracefully (pending commands are flushed). */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +23,7 @@
 #include "core/core_log.h"
 #include "http/http.h"
 
-#define DRAIN_MS 3000
+#define DRAIN_MS 2000
 #define STORE_CLOSE_MS 1000
 
 struct st_http_worker_t;
@@ -120,7 +120,9 @@ static SSL_CTX *make_ssl_ctx(const core_config_listen_t *l, char *errbuf, size_t
         SSL_CTX_free(ctx);
         return NULL;
     }
-    h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
+    /* h2o_alpn_protocols is h2 (and drafts) plus http/1.1; h2o_http2_alpn_protocols lacks http/1.1, so a client
+     * offering only http/1.1 would get no ALPN answer at all. */
+    h2o_ssl_register_alpn_protocols(ctx, h2o_alpn_protocols);
     return ctx;
 }
 
@@ -229,8 +231,12 @@ static void on_accept(h2o_socket_t *listener, const char *err)
  * (GOAWAY follow-ups, deferred closes), so the loop runs until they have fired. */
 static bool context_timeouts_idle(h2o_context_t *ctx)
 {
-    h2o_timeout_t *all[] = {&ctx->zero_timeout,      &ctx->one_sec_timeout,   &ctx->hundred_ms_timeout,
-                            &ctx->handshake_timeout, &ctx->http1.req_timeout, &ctx->http2.idle_timeout,
+    h2o_timeout_t *all[] = {&ctx->zero_timeout,
+                            &ctx->one_sec_timeout,
+                            &ctx->hundred_ms_timeout,
+                            &ctx->handshake_timeout,
+                            &ctx->http1.req_timeout,
+                            &ctx->http2.idle_timeout,
                             &ctx->http2.graceful_shutdown_timeout};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); ++i)
         if (!h2o_linklist_is_empty(&all[i]->_entries))

@@ -22,19 +22,19 @@ typedef struct st_store_t store_t;
 
 /** Where Redis is, resolved from redis.url. */
 typedef struct st_store_target_t {
-    char *host;      /**< TCP host, or NULL for a unix socket */
+    char *host; /**< TCP host, or NULL for a unix socket */
     uint16_t port;
     char *unix_path; /**< unix socket path, or NULL */
     uint32_t db;
-    char *password;  /**< from redis.password_env, or NULL */
+    char *password; /**< from redis.password_env, or NULL */
 } store_target_t;
 
 /** Process-wide counters, read by /metrics. */
 typedef struct st_store_stats_t {
-    _Atomic uint64_t commands;   /**< commands sent */
-    _Atomic uint64_t errors;     /**< error replies and lost connections */
-    _Atomic uint64_t timeouts;   /**< calls answered 503 because Redis did not reply in time */
-    _Atomic uint64_t reconnects; /**< successful connects after the first */
+    _Atomic uint64_t commands;       /**< commands sent */
+    _Atomic uint64_t errors;         /**< error replies and lost connections */
+    _Atomic uint64_t timeouts;       /**< calls answered 503 because Redis did not reply in time */
+    _Atomic uint64_t reconnects;     /**< successful connects after the first */
     _Atomic uint64_t latency_us_sum; /**< sum of per-call latency, for the average */
     _Atomic uint64_t latency_count;
 } store_stats_t;
@@ -102,6 +102,134 @@ typedef void (*store_limit_cb)(h2o_req_t *req, int err, bool allowed, uint32_t r
 int store_limit_hit(store_t *store, h2o_req_t *req, const char *name, h2o_iovec_t client, uint32_t limit,
                     uint32_t window_s, store_limit_cb cb, void *data);
 
+/* --- comments --- */
+
+/** One rate limit to count in a batch (see store_comment_precheck). */
+typedef struct st_store_limit_spec_t {
+    const char *name;   /**< class name, part of the key */
+    h2o_iovec_t client; /**< who is counted */
+    uint32_t limit;     /**< allowed per window; 0 = not counted */
+    uint32_t window_s;
+} store_limit_spec_t;
+
+/** What must be known before a comment is created; read in one pipelined round trip. */
+typedef struct st_store_precheck_t {
+    int limited;            /**< index of the first limit exceeded, or -1 */
+    uint32_t retry_after_s; /**< for that limit */
+    bool banned;            /**< the e-mail or the visitor is banned on the site */
+    bool email_known;       /**< the e-mail has an approved comment on the site */
+    bool locked;            /**< the thread is locked */
+    uint64_t id;            /**< the id allocated for the new comment */
+    h2o_iovec_t parent;     /**< the parent's JSON (pool copy), or {NULL,0} when absent or not asked */
+} store_precheck_t;
+
+typedef void (*store_precheck_cb)(h2o_req_t *req, int err, const store_precheck_t *res, void *data);
+/**
+ * Counts LIMITS, checks bans of EMAIL_HASH and VISITOR on the site, whether EMAIL_HASH is known (approved before),
+ * whether the thread is locked, reads PARENT (0 = none) and allocates the next comment id -- one round trip.
+ * Ids burnt by a refused comment leave harmless gaps.
+ */
+int store_comment_precheck(store_t *store, h2o_req_t *req, const store_share_ref_t *thread,
+                           const store_limit_spec_t *limits, size_t num_limits, h2o_iovec_t email_hash,
+                           h2o_iovec_t visitor, uint64_t parent, store_precheck_cb cb, void *data);
+
+typedef enum {
+    STORE_CREATE_OK,
+    STORE_CREATE_LOCKED,    /**< the thread was locked meanwhile */
+    STORE_CREATE_DUPLICATE, /**< same e-mail and body already in the thread */
+    STORE_CREATE_PARENT     /**< the parent vanished or is no longer approved */
+} store_create_result_t;
+
+typedef void (*store_create_cb)(h2o_req_t *req, int err, store_create_result_t result, void *data);
+/**
+ * Stores comment ID (JSON, already complete) in THREAD with STATUS and indexes it (one Lua script), then adds it
+ * to the site's moderation queue for STATUS (a second, pipelined command: the queue lives in the site's slot).
+ */
+int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id, uint64_t parent,
+                         const char *status, h2o_iovec_t json, h2o_iovec_t dupe_hash, h2o_iovec_t title,
+                         uint64_t created_ms, store_create_cb cb, void *data);
+
+/** One page of a thread (see lua/comments_page.lua). All strings are pool copies. */
+typedef struct st_store_page_t {
+    bool exists;     /**< the thread has been created */
+    h2o_iovec_t url; /**< canonical URL as stored */
+    h2o_iovec_t title;
+    uint64_t count; /**< approved comments */
+    bool locked;
+    h2o_iovec_t next;      /**< cursor of the next page, {NULL,0} when this is the last */
+    h2o_iovec_t *comments; /**< comment JSON strings: roots in order, then replies (parents first), then pending */
+    size_t num_comments;
+} store_page_t;
+
+typedef void (*store_page_cb)(h2o_req_t *req, int err, const store_page_t *page, void *data);
+/** Reads a page: SORT "oldest"|"newest"|"top", CURSOR ("" = first page), LIMIT roots, VIEWER ("" = nobody). */
+int store_comments_page(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, const char *sort,
+                        h2o_iovec_t cursor, uint32_t limit, h2o_iovec_t viewer, store_page_cb cb, void *data);
+
+/** Approved comment counts of N threads (HGET count), for /counts. counts[i] is refs[i]'s. */
+typedef void (*store_counts_cb)(h2o_req_t *req, int err, const uint64_t *counts, size_t n, void *data);
+int store_comment_counts(store_t *store, h2o_req_t *req, const store_share_ref_t *refs, size_t n, store_counts_cb cb,
+                         void *data);
+
+/* --- generic results: a Redis reply copied into the request's pool --- */
+typedef enum { STORE_NIL, STORE_INT, STORE_STR, STORE_ARR, STORE_ERR } store_value_type_t;
+typedef struct st_store_value_t {
+    store_value_type_t type;
+    long long integer;
+    h2o_iovec_t str;                /**< STR and ERR */
+    struct st_store_value_t *items; /**< ARR */
+    size_t num_items;
+} store_value_t;
+/** Callback of the operations below: VALUES[i] is the reply to the operation's i-th command. */
+typedef void (*store_values_cb)(h2o_req_t *req, int err, const store_value_t *values, size_t n, void *data);
+
+/** Thread keys used by the operations below. */
+typedef enum {
+    STORE_UPDATE_APPROVE,
+    STORE_UPDATE_SPAM,
+    STORE_UPDATE_PENDING,
+    STORE_UPDATE_DELETE,
+    STORE_UPDATE_EDIT
+} store_update_action_t;
+
+/**
+ * Runs lua/comment_update.lua on comment ID of THREAD. EDIT_HASH non-empty means an author acting with a token:
+ * it must match and the comment must be created at or after WINDOW_START_MS. For EDIT, HTML/BODY/NEW_STATUS are the
+ * new text and the status moderation gives it. values[0] = {result, old status, new status, e-mail hash, JSON}.
+ */
+int store_comment_update(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id,
+                         store_update_action_t action, h2o_iovec_t edit_hash, uint64_t window_start_ms,
+                         h2o_iovec_t html, h2o_iovec_t body, const char *new_status, store_values_cb cb, void *data);
+/**
+ * Moves queue member "url-hash:id" of SITE from OLD_STATUS's moderation queue to NEW_STATUS's (score = created), and
+ * when APPROVE_EHASH is non-empty records that e-mail hash as approved (releases it from "first" moderation).
+ */
+int store_modq_move(store_t *store, h2o_req_t *req, h2o_iovec_t site, h2o_iovec_t member, const char *old_status,
+                    const char *new_status, uint64_t created_ms, h2o_iovec_t approve_ehash, store_values_cb cb,
+                    void *data);
+/** values[0] = {'ok'|'missing', likes, dislikes}. VALUE is 1, -1 or 0. */
+int store_comment_vote(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id, h2o_iovec_t voter,
+                       int value, store_values_cb cb, void *data);
+/** values[0] = {comment JSON or '', cursor}. */
+int store_comment_locate(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id,
+                         uint32_t page_size, store_values_cb cb, void *data);
+/** values[0] = {thread fields (flat), JSON of the newest N visible comments, newest first}. */
+int store_comments_recent(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint32_t n,
+                          store_values_cb cb, void *data);
+/** Locks (or unlocks) THREAD. values[0] = HSET's reply. */
+int store_thread_lock(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, bool locked, store_values_cb cb,
+                      void *data);
+/** Bans KIND ("e" e-mail hash, "v" visitor) HASH on SITE for SECONDS. */
+int store_ban(store_t *store, h2o_req_t *req, h2o_iovec_t site, const char *kind, h2o_iovec_t hash, uint32_t seconds,
+              store_values_cb cb, void *data);
+/**
+ * Reads up to LIMIT entries of SITE's STATUS queue, newest first, older than BEFORE_MS (0 = from the newest), then
+ * (second round trip, done inside) each entry's comment JSON and thread URL. values = for each entry i:
+ * values[3i] = member "url-hash:id", values[3i+1] = comment JSON (or NIL), values[3i+2] = thread URL; and a last
+ * value holding the score of the last entry (the next cursor) or NIL.
+ */
+int store_modq_list(store_t *store, h2o_req_t *req, h2o_iovec_t site, const char *status, uint64_t before_ms,
+                    uint32_t limit, store_values_cb cb, void *data);
 
 /* --- the embedded Redis (redis.url: embedded) --- */
 #include <sys/types.h>

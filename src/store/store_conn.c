@@ -155,8 +155,8 @@ static void on_disconnect(const redisAsyncContext *cac, int status)
 static void connect_now(store_t *s)
 {
     const store_target_t *t = s->target;
-    redisAsyncContext *ac = t->unix_path != NULL ? redisAsyncConnectUnix(t->unix_path)
-                                                 : redisAsyncConnect(t->host, t->port);
+    redisAsyncContext *ac =
+        t->unix_path != NULL ? redisAsyncConnectUnix(t->unix_path) : redisAsyncConnect(t->host, t->port);
     if (ac == NULL)
         abort();
     if (ac->err != 0 || store_evloop_attach(ac, s->loop) != 0) {

@@ -97,11 +97,28 @@ int store_embedded_start(const char *data_dir, char *sock_path, size_t sock_cap,
             dup2(devnull, STDIN_FILENO);
             dup2(devnull, STDOUT_FILENO);
         }
-        char *argv[] = {"redis-server",   "--port",       "0",          "--unixsocket",  sock_path,
-                        "--unixsocketperm", "700",        "--dir",      dir,             "--appendonly",
-                        "yes",            "--appendfsync", "always",    "--save",        "",
-                        "--daemonize",    "no",           "--logfile",  logfile,         "--bind",
-                        "127.0.0.1",      NULL};
+        char *argv[] = {"redis-server",
+                        "--port",
+                        "0",
+                        "--unixsocket",
+                        sock_path,
+                        "--unixsocketperm",
+                        "700",
+                        "--dir",
+                        dir,
+                        "--appendonly",
+                        "yes",
+                        "--appendfsync",
+                        "always",
+                        "--save",
+                        "",
+                        "--daemonize",
+                        "no",
+                        "--logfile",
+                        logfile,
+                        "--bind",
+                        "127.0.0.1",
+                        NULL};
         execvp("redis-server", argv);
         execv("/usr/bin/redis-server", argv);
         _exit(127);

@@ -26,15 +26,15 @@ struct st_store_call_t {
     struct st_store_guard_t *guard;
     h2o_timeout_entry_t timeout;
     uint64_t started_us;
-    size_t sent;       /**< commands sent */
-    size_t pending;    /**< replies outstanding */
-    int finished;      /**< done delivered (or dropped) */
-    int err;           /**< first error seen */
+    size_t sent;    /**< commands sent */
+    size_t pending; /**< replies outstanding */
+    int finished;   /**< done delivered (or dropped) */
+    int err;        /**< first error seen */
     store_reply_fn on_reply;
     store_done_fn on_done;
-    void *result;      /**< operation's result, pool memory */
-    void *cb;          /**< the caller's callback */
-    void *data;        /**< the caller's data */
+    void *result; /**< operation's result, pool memory */
+    void *cb;     /**< the caller's callback */
+    void *data;   /**< the caller's data */
 };
 
 /** Starts a call for REQ (may be NULL for internal calls). Returns NULL when the store is not ready. */
@@ -44,7 +44,10 @@ void store_call_command(store_call_t *call, int argc, const char **argv, const s
 
 /* Embedded Lua scripts, one per src/store/lua/<name>.lua. */
 typedef enum {
-#define STORE_SCRIPTS(X) X(share_hit) X(limit_hit)
+#define STORE_SCRIPTS(X)                                                                                               \
+    X(share_hit)                                                                                                       \
+    X(limit_hit) X(comment_create) X(comments_page) X(comment_update) X(comment_vote) X(comment_locate)                \
+        X(comments_recent)
 #define X(name) STORE_SCRIPT_##name,
     STORE_SCRIPTS(X)
 #undef X

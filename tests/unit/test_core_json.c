@@ -35,11 +35,11 @@ static void test_parse_rejects(void **state)
     parse_bad("\"str\"", 5);
     parse_bad("42", 2);
     parse_bad("null", 4);
-    parse_bad("{\"a\":1,\"a\":2}", 13);                 /* duplicate keys */
-    parse_bad("{\"a\":\"x\\u0000y\"}", 16);             /* NUL inside a string */
+    parse_bad("{\"a\":1,\"a\":2}", 13);     /* duplicate keys */
+    parse_bad("{\"a\":\"x\\u0000y\"}", 16); /* NUL inside a string */
     parse_bad("{\"a\":1} trailing", 16);
     parse_bad("{'a':1}", 7);
-    parse_bad("{\"a\":\"\xff\xfe\"}", 10);              /* invalid UTF-8 */
+    parse_bad("{\"a\":\"\xff\xfe\"}", 10); /* invalid UTF-8 */
     char deep[200];
     size_t n = 0;
     deep[n++] = '{';
@@ -134,9 +134,8 @@ static void test_utf8_length(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_rejects), cmocka_unit_test(test_parse_accepts),
-        cmocka_unit_test(test_get_string),    cmocka_unit_test(test_get_int_bool),
-        cmocka_unit_test(test_only_keys),     cmocka_unit_test(test_utf8_length),
+        cmocka_unit_test(test_parse_rejects), cmocka_unit_test(test_parse_accepts), cmocka_unit_test(test_get_string),
+        cmocka_unit_test(test_get_int_bool),  cmocka_unit_test(test_only_keys),     cmocka_unit_test(test_utf8_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

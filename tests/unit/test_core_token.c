@@ -90,7 +90,7 @@ static void test_secret_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sha256_vector),  cmocka_unit_test(test_hmac_vector),
+        cmocka_unit_test(test_sha256_vector),       cmocka_unit_test(test_hmac_vector),
         cmocka_unit_test(test_base64url_roundtrip), cmocka_unit_test(test_random_differs),
         cmocka_unit_test(test_secret_file),
     };

@@ -5,6 +5,7 @@
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
+const https = require('node:https');
 const http2 = require('node:http2');
 const net = require('node:net');
 const os = require('node:os');
@@ -25,8 +26,82 @@ function freePort() {
   });
 }
 
+// Temp dirs made by this process are removed when it exits cleanly (code 0); a failed run keeps them (logs,
+// configs) for a look, and so does PARLEY_KEEP_TMP=1.
+const madeDirs = [];
+process.on('exit', (code) => {
+  if (code !== 0 || process.env.PARLEY_KEEP_TMP) return;
+  for (const d of madeDirs) {
+    try { fs.rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ }
+  }
+});
+
 function tmpdir(tag) {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `parley-${tag}-`));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `parley-${tag}-`));
+  madeDirs.push(d);
+  return d;
+}
+
+// Headers given as null or undefined are left out (e.g. { 'user-agent': null } sends no User-Agent at all).
+function cleanHeaders(h) {
+  const out = {};
+  for (const [k, v] of Object.entries(h)) if (v !== null && v !== undefined) out[k] = v;
+  return out;
+}
+
+// Parses one RESP2 reply from BUF at OFF; returns { value, off } or null when more bytes are needed.
+// Errors become Error objects, nil becomes null, arrays become JS arrays, bulk strings are utf8 strings.
+function parseResp(buf, off = 0) {
+  const eol = buf.indexOf('\r\n', off, 'latin1');
+  if (eol < 0) return null;
+  const type = String.fromCharCode(buf[off]);
+  const line = buf.toString('utf8', off + 1, eol);
+  const next = eol + 2;
+  if (type === '+') return { value: line, off: next };
+  if (type === '-') return { value: new Error(line), off: next };
+  if (type === ':') return { value: Number(line), off: next };
+  if (type === '$') {
+    const n = Number(line);
+    if (n < 0) return { value: null, off: next };
+    if (buf.length < next + n + 2) return null;
+    return { value: buf.toString('utf8', next, next + n), off: next + n + 2 };
+  }
+  if (type === '*') {
+    const n = Number(line);
+    if (n < 0) return { value: null, off: next };
+    const arr = [];
+    let o = next;
+    for (let i = 0; i < n; i++) {
+      const r = parseResp(buf, o);
+      if (r === null) return null;
+      arr.push(r.value);
+      o = r.off;
+    }
+    return { value: arr, off: o };
+  }
+  throw new Error(`bad RESP type byte ${JSON.stringify(type)}`);
+}
+
+// One Redis command over a fresh connection; resolves with the parsed reply (an error reply rejects).
+// Asynchronous, unlike redisCli, so it never blocks the test's event loop (e.g. while Redis is paused).
+function redisCmd(port, args, timeoutMs = 3000) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let buf = Buffer.alloc(0);
+    const t = setTimeout(() => { sock.destroy(); reject(new Error(`redis timeout: ${args[0]}`)); }, timeoutMs);
+    sock.on('error', (e) => { clearTimeout(t); reject(e); });
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      const r = parseResp(buf, 0);
+      if (r === null) return;
+      clearTimeout(t);
+      sock.end();
+      if (r.value instanceof Error) reject(r.value); else resolve(r.value);
+    });
+    let cmd = `*${args.length}\r\n`;
+    for (const a of args) cmd += `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`;
+    sock.write(cmd);
+  });
 }
 
 // One RESP command over a fresh connection; resolves with the raw reply text.
@@ -66,6 +141,7 @@ async function startRedis(opts = {}) {
     port, dir, proc,
     url: `redis://127.0.0.1:${port}`,
     cli: (...a) => redisCli(port, ...a),
+    cmd: (...a) => redisCmd(port, a),
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) {
         const done = new Promise((res) => proc.once('exit', res));
@@ -96,14 +172,15 @@ function devCert() {
 }
 
 // Builds a YAML config. `extra` is appended verbatim (top-level keys), `limits` overrides limit classes.
-function configYaml({ port, tlsPort, redisUrl, dataDir, sites, limits, timeoutMs = 500, threads = 2, extra = '' }) {
+function configYaml({ port, tlsPort, redisUrl, dataDir, sites, limits, timeoutMs = 500, threads = 2, prefix = 't:',
+  extra = '' }) {
   const cert = tlsPort ? devCert() : null;
   const siteList = sites || [{ id: 'blog', origins: ['https://blog.example', 'http://127.0.0.1:9'] }];
   let y = 'listen:\n';
   y += `  - host: 127.0.0.1\n    port: ${port}\n`;
   if (tlsPort) y += `  - host: 127.0.0.1\n    port: ${tlsPort}\n    tls:\n      cert: ${cert.cert}\n      key: ${cert.key}\n`;
   y += `threads: ${threads}\npublic_url: http://127.0.0.1:${port}\ndata_dir: ${dataDir}\naccess_log: ""\nlog_level: warn\n`;
-  y += `redis:\n  url: "${redisUrl}"\n  prefix: "t:"\n  timeout_ms: ${timeoutMs}\n`;
+  y += `redis:\n  url: "${redisUrl}"\n  prefix: "${prefix}"\n  timeout_ms: ${timeoutMs}\n`;
   y += 'sites:\n';
   for (const s of siteList) {
     y += `  - id: ${s.id}\n    origins:\n`;
@@ -115,6 +192,24 @@ function configYaml({ port, tlsPort, redisUrl, dataDir, sites, limits, timeoutMs
   return y + extra;
 }
 
+// Sanitizer settings for an Asan parleyd (harmless for other builds): leaks are checked at exit, and the only
+// suppressions are libh2o 2.2.5's own per-thread caches (see lsan.supp). Set ASAN_OPTIONS / LSAN_OPTIONS in the
+// environment to override.
+const LSAN_SUPP = path.join(__dirname, 'lsan.supp');
+function sanitizerEnv() {
+  return {
+    ASAN_OPTIONS: 'detect_leaks=1',
+    LSAN_OPTIONS: `suppressions=${LSAN_SUPP}:print_suppressions=0`,
+    UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1',
+    ...process.env,
+  };
+}
+
+// Lines of a sanitizer report in a parleyd log (empty when clean).
+function sanitizerReport(log) {
+  return log.split('\n').filter((l) => /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: (Address|Undefined|Leak)/.test(l));
+}
+
 async function startParley(opts = {}) {
   const dir = tmpdir('parleyd');
   const port = await freePort();
@@ -122,7 +217,7 @@ async function startParley(opts = {}) {
   const conf = path.join(dir, 'parley.yaml');
   fs.writeFileSync(conf, configYaml({ port, tlsPort, dataDir: path.join(dir, 'data'), ...opts }));
   const log = fs.openSync(path.join(dir, 'parleyd.log'), 'a');
-  const proc = spawn(PARLEYD, ['-c', conf], { stdio: ['ignore', log, log], env: { ...process.env, ...(opts.env || {}) } });
+  const proc = spawn(PARLEYD, ['-c', conf], { stdio: ['ignore', log, log], env: { ...sanitizerEnv(), ...(opts.env || {}) } });
   const p = {
     port, tlsPort, dir, proc, conf,
     base: `http://127.0.0.1:${port}`,
@@ -147,16 +242,20 @@ async function startParley(opts = {}) {
 }
 
 // HTTP/1.1 request. body: object (sent as JSON) or string/Buffer (sent as is).
-function h1(p, method, pathname, { body, headers = {} } = {}) {
+function h1(p, method, pathname, { body, headers = {}, tls = false } = {}) {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? null : (typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body));
     const h = { 'user-agent': 'Mozilla/5.0 (parley-test)', ...headers };
-    if (data !== null && h['content-type'] === undefined) h['content-type'] = 'application/json';
+    if (data !== null && !('content-type' in h)) h['content-type'] = 'application/json';
     if (data !== null) h['content-length'] = Buffer.byteLength(data);
-    const req = http.request({ host: '127.0.0.1', port: p.port, method, path: pathname, headers: h, agent: false }, (res) => {
+    const mod = tls ? https : http;
+    const o = { host: '127.0.0.1', port: tls ? p.tlsPort : p.port, method, path: pathname, headers: cleanHeaders(h), agent: false };
+    if (tls) { o.rejectUnauthorized = false; o.ALPNProtocols = ['http/1.1']; }
+    const req = mod.request(o, (res) => {
       const chunks = [];
+      const proto = tls ? res.socket.alpnProtocol : 'http/1.1';
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve(wrap(res.statusCode, res.headers, Buffer.concat(chunks), 'http/1.1')));
+      res.on('end', () => resolve(wrap(res.statusCode, res.headers, Buffer.concat(chunks), proto)));
     });
     req.on('error', reject);
     if (data !== null) req.write(data);
@@ -182,8 +281,8 @@ function h2session(p, { tls = false } = {}) {
       return new Promise((resolve, reject) => {
         const data = body === undefined ? null : (typeof body === 'string' ? body : JSON.stringify(body));
         const h = { ':method': method, ':path': pathname, 'user-agent': 'Mozilla/5.0 (parley-test)', ...headers };
-        if (data !== null && h['content-type'] === undefined) h['content-type'] = 'application/json';
-        const req = client.request(h, { endStream: data === null });
+        if (data !== null && !('content-type' in h)) h['content-type'] = 'application/json';
+        const req = client.request(cleanHeaders(h), { endStream: data === null });
         const chunks = [];
         let resHeaders;
         req.on('response', (x) => { resHeaders = x; });
@@ -203,4 +302,34 @@ async function h2(p, method, pathname, opts = {}) {
   try { return await s.request(method, pathname, opts); } finally { s.close(); }
 }
 
-module.exports = { freePort, tmpdir, startRedis, startParley, configYaml, h1, h2, h2session, sleep, redisRaw, PARLEYD };
+// Prometheus text -> [{ name, labels, value }]. Throws on a line that is not a sample, comment or blank.
+function parseMetrics(text) {
+  const out = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`not a Prometheus sample: ${line}`);
+    const labels = {};
+    if (m[2]) for (const kv of m[2].matchAll(/([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"/g)) labels[kv[1]] = kv[2];
+    out.push({ name: m[1], labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+// GET /metrics over HTTP/1.1, parsed.
+async function metrics(p) {
+  const r = await h1(p, 'GET', '/metrics');
+  if (r.status !== 200) throw new Error(`/metrics answered ${r.status}`);
+  return parseMetrics(r.text);
+}
+
+// The value of the first sample NAME whose labels include LABELS; undefined if none.
+function metricValue(samples, name, labels = {}) {
+  const hit = samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  return hit ? hit.value : undefined;
+}
+
+module.exports = {
+  freePort, tmpdir, startRedis, startParley, configYaml, h1, h2, h2session, sleep, redisRaw, PARLEYD,
+  redisCmd, parseResp, sanitizerEnv, sanitizerReport, parseMetrics, metrics, metricValue,
+};

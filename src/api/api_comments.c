@@ -1,0 +1,1018 @@
+/* Comment threads ("Leave a Reply").
+ *
+ * Reading, GET /api/v1/comments?site=&url=&sort=&limit=&cursor=: one Lua script returns a page of top-level comments
+ * after the cursor with every visible reply beneath them (cost grows with the page, not the thread); this file nests
+ * them and strips everything private (e-mail, visitor hash, edit-token hash) before anything leaves the server.
+ * The answer carries a fresh form token: an HMAC over site, URL and issue time, checked when the comment is posted.
+ *
+ * Writing, POST /api/v1/comments: validate every field (422 naming it), sanitise the body (core_html), then one
+ * pipelined round trip counts the visitor's comment limits, reads bans, whether the e-mail was approved before,
+ * whether the thread is locked, the parent, and allocates the id; the moderation policy picks the status; one Lua
+ * script stores and indexes the comment atomically. Honeypot or form-token failures store the comment as spam
+ * (moderators can rescue false positives) but answer like a pending comment, so bots learn nothing. Anonymous
+ * authors get an edit token (256-bit, stored as SHA-256) for the site's edit window.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include "core/core_error.h"
+#include "core/core_html.h"
+#include "core/core_token.h"
+#include "core/core_url.h"
+#include "api/api.h"
+
+#define PAGE_DEFAULT 50
+#define PAGE_MAX 200
+#define FORM_TOKEN_BYTES (8 + 16)
+
+static uint64_t now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/* --- small helpers --- */
+
+/* Trims ASCII white space at both ends (the body's inner lines are the author's). */
+static void trim(const char **s, size_t *len)
+{
+    while (*len > 0 && isspace((unsigned char)(*s)[0]))
+        ++*s, --*len;
+    while (*len > 0 && isspace((unsigned char)(*s)[*len - 1]))
+        --*len;
+}
+
+static bool has_control(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; ++i)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return true;
+    return false;
+}
+
+/* A deliberately plain check: one @, a non-empty local part, a dotted domain of letters, digits, - and ., no spaces.
+ * Delivery is what proves an address; this only refuses what cannot be one. */
+static bool is_email(const char *s, size_t len)
+{
+    const char *at = memchr(s, '@', len);
+    if (at == NULL || at == s || memchr(at + 1, '@', (size_t)(s + len - at - 1)) != NULL)
+        return false;
+    size_t dlen = (size_t)(s + len - at - 1);
+    const char *d = at + 1;
+    if (dlen < 3 || d[0] == '.' || d[dlen - 1] == '.' || memchr(d, '.', dlen) == NULL)
+        return false;
+    for (size_t i = 0; i < dlen; ++i)
+        if (!(isalnum((unsigned char)d[i]) || d[i] == '-' || d[i] == '.' || (unsigned char)d[i] >= 0x80))
+            return false;
+    for (const char *p = s; p < at; ++p)
+        if ((unsigned char)*p <= 0x20 || *p == '<' || *p == '>' || *p == '"' || *p == '\\' || *p == 0x7f)
+            return false;
+    return true;
+}
+
+/* A keyed hash of the lower-cased e-mail, 32 hex digits in the pool. TAG separates uses (bans/approvals vs avatars)
+ * so the public avatar hash cannot be matched against anything stored. */
+static h2o_iovec_t email_hash(api_req_t *r, const char *tag, const char *email, size_t len)
+{
+    size_t tl = strlen(tag);
+    char *msg = h2o_mem_alloc_pool(&r->req->pool, tl + len);
+    memcpy(msg, tag, tl);
+    for (size_t i = 0; i < len; ++i)
+        msg[tl + i] = (char)tolower((unsigned char)email[i]);
+    uint8_t mac[CORE_SHA256_LEN];
+    core_hmac_sha256(r->env->secret, r->env->secret_len, msg, tl + len, mac);
+    char *hex = h2o_mem_alloc_pool(&r->req->pool, 33);
+    core_hex_encode(mac, 16, hex);
+    return h2o_iovec_init(hex, 32);
+}
+
+static void iso8601(uint64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
+}
+
+/* --- form tokens: base64url(issued seconds (8 bytes, big endian) || HMAC(site \n url \n issued)[0..16)) --- */
+
+static void form_mac(api_req_t *r, const char *site, h2o_iovec_t canonical, uint64_t issued, uint8_t out[16])
+{
+    char head[96];
+    int n = snprintf(head, sizeof(head), "form\n%s\n%llu\n", site, (unsigned long long)issued);
+    char *msg = h2o_mem_alloc_pool(&r->req->pool, (size_t)n + canonical.len);
+    memcpy(msg, head, (size_t)n);
+    memcpy(msg + n, canonical.base, canonical.len);
+    uint8_t mac[CORE_SHA256_LEN];
+    core_hmac_sha256(r->env->secret, r->env->secret_len, msg, (size_t)n + canonical.len, mac);
+    memcpy(out, mac, 16);
+}
+
+static h2o_iovec_t form_token_make(api_req_t *r, h2o_iovec_t canonical)
+{
+    uint8_t raw[FORM_TOKEN_BYTES];
+    uint64_t issued = (uint64_t)time(NULL);
+    for (int i = 0; i < 8; ++i)
+        raw[i] = (uint8_t)(issued >> (56 - 8 * i));
+    form_mac(r, r->site->id, canonical, issued, raw + 8);
+    char *out = h2o_mem_alloc_pool(&r->req->pool, 40);
+    size_t n = core_base64url_encode(raw, sizeof(raw), out);
+    return h2o_iovec_init(out, n);
+}
+
+/* True when TOKEN was issued by us for this site and URL between min_form_age_s and max_form_age_s ago. */
+static bool form_token_ok(api_req_t *r, const char *token, size_t len, h2o_iovec_t canonical)
+{
+    uint8_t raw[FORM_TOKEN_BYTES + 4], mac[16];
+    if (token == NULL || core_base64url_decode(token, len, raw, sizeof(raw)) != FORM_TOKEN_BYTES)
+        return false;
+    uint64_t issued = 0;
+    for (int i = 0; i < 8; ++i)
+        issued = issued << 8 | raw[i];
+    form_mac(r, r->site->id, canonical, issued, mac);
+    if (!core_memeq_ct(mac, raw + 8, 16))
+        return false;
+    uint64_t now = (uint64_t)time(NULL);
+    const core_config_t *cfg = r->env->cfg;
+    return issued <= now && now - issued >= cfg->comments.min_form_age_s &&
+           now - issued <= cfg->comments.max_form_age_s;
+}
+
+/* --- the thread a request names --- */
+
+struct st_thread_t {
+    store_share_ref_t ref;
+    h2o_iovec_t sent;
+};
+
+/* Canonicalises URL and checks it belongs to r->site; replies and returns -1 on failure. */
+static int thread_or_reply(api_req_t *r, const char *url, size_t len, struct st_thread_t *t)
+{
+    core_url_t u;
+    if (url == NULL || core_url_canonicalize(url, len, &u) != 0) {
+        api_reply_error(r, CORE_ERR_INVALID, "url", "Give the article's absolute http or https URL.");
+        return -1;
+    }
+    if (!api_url_host_allowed(r, u.host)) {
+        api_reply_error(r, CORE_ERR_FOREIGN_URL, "url", NULL);
+        return -1;
+    }
+    uint8_t digest[CORE_SHA256_LEN];
+    core_sha256(u.canonical, u.canonical_len, digest);
+    char *hex = h2o_mem_alloc_pool(&r->req->pool, 33);
+    core_hex_encode(digest, 16, hex);
+    t->sent = h2o_iovec_init(url, len);
+    t->ref.site = h2o_iovec_init(r->site->id, strlen(r->site->id));
+    t->ref.url_hash = h2o_iovec_init(hex, 32);
+    t->ref.canonical = h2o_strdup(&r->req->pool, u.canonical, u.canonical_len);
+    return 0;
+}
+
+/* --- public form of a stored comment --- */
+
+static json_t *public_comment(api_req_t *r, json_t *stored)
+{
+    const char *status = json_string_value(json_object_get(stored, "status"));
+    json_t *o = json_object();
+    json_object_set(o, "id", json_object_get(stored, "id"));
+    json_object_set(o, "parent", json_object_get(stored, "parent"));
+    bool deleted = status != NULL && strcmp(status, "deleted") == 0;
+    if (deleted) {
+        /* A deleted comment with replies stays as a placeholder so the conversation keeps its shape. */
+        json_object_set_new(o, "author", json_null());
+        json_object_set_new(o, "website", json_null());
+        json_object_set_new(o, "avatar", json_null());
+        json_object_set_new(o, "html", json_string(""));
+    } else {
+        json_object_set(o, "author", json_object_get(stored, "author"));
+        json_object_set(o, "website", json_object_get(stored, "website"));
+        json_object_set(o, "avatar", json_object_get(stored, "avatar"));
+        json_object_set(o, "html", json_object_get(stored, "html"));
+    }
+    char when[32];
+    iso8601((uint64_t)json_integer_value(json_object_get(stored, "created")), when);
+    json_object_set_new(o, "created", json_string(when));
+    json_int_t edited = json_integer_value(json_object_get(stored, "edited"));
+    if (edited > 0) {
+        iso8601((uint64_t)edited, when);
+        json_object_set_new(o, "edited", json_string(when));
+    } else {
+        json_object_set_new(o, "edited", json_null());
+    }
+    json_object_set(o, "likes", json_object_get(stored, "likes"));
+    json_object_set(o, "dislikes", json_object_get(stored, "dislikes"));
+    json_object_set_new(o, "status", json_string(status != NULL ? status : "approved"));
+    json_object_set_new(o, "verified", json_boolean(json_integer_value(json_object_get(stored, "user")) != 0));
+    if (status != NULL && strcmp(status, "pending") == 0)
+        json_object_set_new(o, "message", json_string("Your comment is awaiting moderation."));
+    json_object_set_new(o, "replies", json_array());
+    return o;
+}
+
+/* --- GET /api/v1/comments --- */
+
+static json_t *json_token(h2o_iovec_t t)
+{
+    return json_stringn(t.base, t.len);
+}
+
+struct st_list_t {
+    api_req_t *r;
+    struct st_thread_t thread;
+};
+
+static json_t *find_by_id(json_t *objs, json_int_t id)
+{
+    char key[24];
+    snprintf(key, sizeof(key), "%lld", (long long)id);
+    return json_object_get(objs, key);
+}
+
+static void on_page(h2o_req_t *req, int err, const store_page_t *page, void *data)
+{
+    struct st_list_t *l = data;
+    api_req_t *r = l->r;
+    if (err != 0) {
+        api_reply_error(r, err, NULL, NULL);
+        return;
+    }
+    json_t *by_id = json_object(), *roots = json_array();
+    for (size_t i = 0; i < page->num_comments; ++i) {
+        json_t *stored = json_loadb(page->comments[i].base, page->comments[i].len, 0, NULL);
+        if (stored == NULL || !json_is_object(stored)) {
+            json_decref(stored);
+            continue;
+        }
+        json_int_t id = json_integer_value(json_object_get(stored, "id"));
+        json_int_t parent = json_integer_value(json_object_get(stored, "parent"));
+        json_t *pub = public_comment(r, stored);
+        json_decref(stored);
+        char key[24];
+        snprintf(key, sizeof(key), "%lld", (long long)id);
+        if (json_object_get(by_id, key) != NULL) {
+            json_decref(pub);
+            continue;
+        }
+        json_object_set(by_id, key, pub);
+        json_t *p = parent != 0 ? find_by_id(by_id, parent) : NULL;
+        if (p != NULL)
+            json_array_append_new(json_object_get(p, "replies"), pub);
+        else
+            json_array_append_new(roots, pub);
+    }
+    json_decref(by_id);
+    json_t *thread =
+        json_pack("{s:s%,s:o,s:I,s:b}", "url", page->exists ? page->url.base : l->thread.ref.canonical.base,
+                  page->exists ? page->url.len : l->thread.ref.canonical.len, "title",
+                  page->title.base != NULL ? json_stringn(page->title.base, page->title.len) : json_null(), "count",
+                  (json_int_t)page->count, "locked", page->locked);
+    json_t *body = json_pack("{s:o,s:o,s:o,s:o}", "thread", thread, "comments", roots, "next",
+                             page->next.base != NULL ? json_stringn(page->next.base, page->next.len) : json_null(),
+                             "form_token", json_token(form_token_make(r, l->thread.ref.canonical)));
+    api_reply_json(r, 200, body);
+}
+
+static bool is_cursor(const char *s, size_t len)
+{
+    if (len == 0 || len > 21)
+        return false;
+    size_t i = s[0] == '-' ? 1 : 0;
+    if (i == len)
+        return false;
+    for (; i < len; ++i)
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+void api_comments_list(api_req_t *r)
+{
+    static const char *const known[] = {"site", "url", "sort", "limit", "cursor", NULL};
+    for (size_t i = 0; i < r->num_query; ++i) {
+        bool ok = false;
+        for (size_t k = 0; known[k] != NULL && !ok; ++k)
+            ok = h2o_memis(r->query[i].name.base, r->query[i].name.len, known[k], strlen(known[k]));
+        if (!ok || api_query_count(r, known[0]) > 1) {
+            api_reply_error(r, CORE_ERR_INVALID, ok ? "site" : r->query[i].name.base, "Unknown or repeated parameter.");
+            return;
+        }
+    }
+    for (size_t k = 0; known[k] != NULL; ++k)
+        if (api_query_count(r, known[k]) > 1) {
+            api_reply_error(r, CORE_ERR_INVALID, known[k], "Give this parameter once.");
+            return;
+        }
+    const api_param_t *site = api_query_get(r, "site"), *url = api_query_get(r, "url");
+    const api_param_t *sort = api_query_get(r, "sort"), *limit = api_query_get(r, "limit");
+    const api_param_t *cursor = api_query_get(r, "cursor");
+    if (api_site_or_reply(r, site ? site->value.base : NULL, site ? site->value.len : 0) == NULL)
+        return;
+    struct st_list_t *l = h2o_mem_alloc_pool(&r->req->pool, sizeof(*l));
+    l->r = r;
+    if (thread_or_reply(r, url ? url->value.base : NULL, url ? url->value.len : 0, &l->thread) != 0)
+        return;
+    const char *sort_name = "oldest";
+    if (sort != NULL) {
+        if (h2o_memis(sort->value.base, sort->value.len, H2O_STRLIT("oldest")))
+            sort_name = "oldest";
+        else if (h2o_memis(sort->value.base, sort->value.len, H2O_STRLIT("newest")))
+            sort_name = "newest";
+        else if (h2o_memis(sort->value.base, sort->value.len, H2O_STRLIT("top")))
+            sort_name = "top";
+        else {
+            api_reply_error(r, CORE_ERR_INVALID, "sort", "Sort by oldest, newest or top.");
+            return;
+        }
+    }
+    uint32_t page_size = PAGE_DEFAULT;
+    if (limit != NULL) {
+        char *end;
+        unsigned long v = strtoul(limit->value.base, &end, 10);
+        if (limit->value.len == 0 || *end != '\0' || v < 1 || v > PAGE_MAX ||
+            !isdigit((unsigned char)limit->value.base[0])) {
+            api_reply_error(r, CORE_ERR_INVALID, "limit", "The page size must be from 1 to 200.");
+            return;
+        }
+        page_size = (uint32_t)v;
+    }
+    h2o_iovec_t cur = h2o_iovec_init(NULL, 0);
+    if (cursor != NULL) {
+        if (!is_cursor(cursor->value.base, cursor->value.len)) {
+            api_reply_error(r, CORE_ERR_INVALID, "cursor", "Use the `next` value of the previous page.");
+            return;
+        }
+        cur = cursor->value;
+    }
+    /* The viewer's own pending comments are shown on the first page only. */
+    h2o_iovec_t viewer = cur.base == NULL ? api_visitor_hash(r) : h2o_iovec_init(NULL, 0);
+    int err = store_comments_page(r->env->store, r->req, &l->thread.ref, sort_name, cur, page_size, viewer, on_page, l);
+    if (err != 0)
+        api_reply_error(r, err, NULL, NULL);
+}
+
+/* --- POST /api/v1/comments/preview --- */
+
+void api_comments_preview(api_req_t *r)
+{
+    static const char *const keys[] = {"body", NULL};
+    core_json_err_t jerr;
+    const char *body;
+    size_t len;
+    if (core_json_only_keys(r->body, keys, &jerr) != 0 ||
+        core_json_get_string(r->body, "body", true, 0, &body, &len, &jerr) != 0) {
+        api_reply_json_error(r, &jerr);
+        return;
+    }
+    trim(&body, &len);
+    if (len == 0 || core_utf8_length(body, len) > 10000) {
+        api_reply_error(r, CORE_ERR_INVALID, "body", "Write a comment of 1 to 10,000 characters.");
+        return;
+    }
+    size_t hlen;
+    char *html = core_html_sanitize(body, len, &hlen);
+    json_t *o = json_pack("{s:s%}", "html", html, hlen);
+    free(html);
+    api_reply_json(r, 200, o);
+}
+
+/* --- POST /api/v1/comments --- */
+
+struct st_create_t {
+    api_req_t *r;
+    struct st_thread_t thread;
+    const char *author, *email, *website, *title, *body;
+    size_t author_len, email_len, website_len, title_len, body_len;
+    h2o_iovec_t html;
+    size_t links;
+    uint64_t parent;
+    bool spam, notify;
+    h2o_iovec_t email_hash, avatar_hash, visitor, dupe_hash;
+    h2o_iovec_t edit_token;
+    const char *status;
+    json_t *stored;
+    uint64_t id, created;
+};
+
+static const char *const limit_names[] = {"c_minute", "c_hour", "c_thread", "c_interval"};
+
+static void on_created(h2o_req_t *req, int err, store_create_result_t result, void *data)
+{
+    struct st_create_t *c = data;
+    api_req_t *r = c->r;
+    if (err != 0) {
+        api_reply_error(r, err, NULL, NULL);
+        return;
+    }
+    switch (result) {
+    case STORE_CREATE_LOCKED:
+        api_reply_error(r, CORE_ERR_THREAD_LOCKED, NULL, NULL);
+        return;
+    case STORE_CREATE_DUPLICATE:
+        api_reply_error(r, CORE_ERR_DUPLICATE, "body", NULL);
+        return;
+    case STORE_CREATE_PARENT:
+        api_reply_error(r, CORE_ERR_INVALID, "parent", "The comment you reply to is not there (any more).");
+        return;
+    case STORE_CREATE_OK:
+        break;
+    }
+    json_t *pub = public_comment(r, c->stored);
+    if (c->spam) {
+        /* Do not tell a bot it was caught. */
+        json_object_set_new(pub, "status", json_string("pending"));
+        json_object_set_new(pub, "message", json_string("Your comment is awaiting moderation."));
+    }
+    json_t *body = json_pack("{s:o}", "comment", pub);
+    if (c->edit_token.base != NULL)
+        json_object_set_new(body, "edit_token", json_stringn(c->edit_token.base, c->edit_token.len));
+    json_decref(c->stored);
+    c->stored = NULL;
+    api_reply_json(r, 201, body);
+}
+
+static void on_stored_dispose(void *p)
+{
+    struct st_create_t *c = *(struct st_create_t **)p;
+    json_decref(c->stored);
+    c->stored = NULL;
+}
+
+static void on_precheck(h2o_req_t *req, int err, const store_precheck_t *res, void *data)
+{
+    struct st_create_t *c = data;
+    api_req_t *r = c->r;
+    const core_config_site_t *site = r->site;
+    if (err != 0) {
+        api_reply_error(r, err, NULL, NULL);
+        return;
+    }
+    if (res->limited >= 0) {
+        char buf[16];
+        int n = snprintf(buf, sizeof(buf), "%u", res->retry_after_s);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
+                       h2o_strdup(&req->pool, buf, (size_t)n).base, (size_t)n);
+        api_reply_error(r, CORE_ERR_RATE_LIMITED, NULL, "You are commenting too fast; wait a little and try again.");
+        return;
+    }
+    if (res->banned) {
+        api_reply_error(r, CORE_ERR_FORBIDDEN, NULL, "You may not comment on this site.");
+        return;
+    }
+    if (res->locked) {
+        api_reply_error(r, CORE_ERR_THREAD_LOCKED, NULL, NULL);
+        return;
+    }
+    uint64_t parent = 0, depth = 0;
+    if (c->parent != 0) {
+        json_t *p = res->parent.base != NULL ? json_loadb(res->parent.base, res->parent.len, 0, NULL) : NULL;
+        const char *pst = p != NULL ? json_string_value(json_object_get(p, "status")) : NULL;
+        if (pst == NULL || strcmp(pst, "approved") != 0) {
+            json_decref(p);
+            api_reply_error(r, CORE_ERR_INVALID, "parent", "The comment you reply to does not exist in this thread.");
+            return;
+        }
+        uint64_t pdepth = (uint64_t)json_integer_value(json_object_get(p, "depth"));
+        /* At the site's depth limit a reply joins its parent's level (as WordPress does). */
+        if (pdepth + 1 >= site->max_depth) {
+            parent = (uint64_t)json_integer_value(json_object_get(p, "parent"));
+            depth = pdepth;
+        } else {
+            parent = c->parent;
+            depth = pdepth + 1;
+        }
+        json_decref(p);
+    }
+    if (c->spam)
+        c->status = "spam";
+    else if (site->moderation == CORE_MODERATION_ALL)
+        c->status = "pending";
+    else if (site->moderation == CORE_MODERATION_LINKS)
+        c->status = c->links >= 2 ? "pending" : "approved";
+    else if (site->moderation == CORE_MODERATION_FIRST)
+        c->status = res->email_known ? "approved" : "pending";
+    else
+        c->status = "approved";
+    c->id = res->id;
+
+    uint8_t tok[CORE_TOKEN_BYTES], th[CORE_SHA256_LEN];
+    core_random_bytes(tok, sizeof(tok));
+    char *tok64 = h2o_mem_alloc_pool(&req->pool, 48);
+    size_t toklen = core_base64url_encode(tok, sizeof(tok), tok64);
+    core_sha256(tok64, toklen, th);
+    char th_hex[65];
+    core_hex_encode(th, sizeof(th), th_hex);
+    c->edit_token = h2o_iovec_init(tok64, toklen);
+
+    char avatar[64];
+    snprintf(avatar, sizeof(avatar), "/avatar/%.*s.svg", (int)c->avatar_hash.len, c->avatar_hash.base);
+    c->stored = json_pack(
+        "{s:I,s:I,s:I,s:s%,s:s%,s:o,s:s%,s:s,s:I,s:I,s:s,s:i,s:i,s:s%,s:I,s:s,s:s,s:I,s:b}", "id", (json_int_t)c->id,
+        "parent", (json_int_t)parent, "depth", (json_int_t)depth, "author", c->author, c->author_len, "email", c->email,
+        c->email_len, "website", c->website != NULL ? json_stringn(c->website, c->website_len) : json_null(), "html",
+        c->html.base, c->html.len, "body", "", "created", (json_int_t)c->created, "edited", (json_int_t)0, "status",
+        c->status, "likes", 0, "dislikes", 0, "visitor", c->visitor.base, c->visitor.len, "user", (json_int_t)0, "edit",
+        th_hex, "avatar", avatar, "links", (json_int_t)c->links, "notify", c->notify);
+    json_object_set_new(c->stored, "body", json_stringn(c->body, c->body_len));
+    json_object_set_new(c->stored, "ehash", json_stringn(c->email_hash.base, c->email_hash.len));
+    struct st_create_t **holder = h2o_mem_alloc_shared(&req->pool, sizeof(*holder), on_stored_dispose);
+    *holder = c;
+    h2o_iovec_t json = api_json_dump(&req->pool, c->stored);
+    h2o_iovec_t title = c->title != NULL ? h2o_iovec_init(c->title, c->title_len) : h2o_iovec_init("", 0);
+    err = store_comment_create(r->env->store, req, &c->thread.ref, c->id, parent, c->status, json, c->dupe_hash, title,
+                               c->created, on_created, c);
+    if (err != 0)
+        api_reply_error(r, err, NULL, NULL);
+}
+
+void api_comments_create(api_req_t *r)
+{
+    static const char *const keys[] = {"site",    "url",  "title",      "parent", "author", "email",
+                                       "website", "body", "form_token", "hp",     "notify", NULL};
+    core_json_err_t jerr;
+    struct st_create_t *c = h2o_mem_alloc_pool(&r->req->pool, sizeof(*c));
+    memset(c, 0, sizeof(*c));
+    c->r = r;
+    const char *site, *url, *form_token, *hp;
+    size_t site_len, url_len, form_len, hp_len;
+    long long parent;
+    if (core_json_only_keys(r->body, keys, &jerr) != 0 ||
+        core_json_get_string(r->body, "site", true, 64, &site, &site_len, &jerr) != 0 ||
+        core_json_get_string(r->body, "url", true, 2048, &url, &url_len, &jerr) != 0 ||
+        core_json_get_string(r->body, "title", false, 300, &c->title, &c->title_len, &jerr) != 0 ||
+        core_json_get_int(r->body, "parent", false, 0, (1LL << 40), 0, &parent, &jerr) != 0 ||
+        core_json_get_string(r->body, "author", true, 0, &c->author, &c->author_len, &jerr) != 0 ||
+        core_json_get_string(r->body, "email", true, 0, &c->email, &c->email_len, &jerr) != 0 ||
+        core_json_get_string(r->body, "website", false, 0, &c->website, &c->website_len, &jerr) != 0 ||
+        core_json_get_string(r->body, "body", true, 0, &c->body, &c->body_len, &jerr) != 0 ||
+        core_json_get_string(r->body, "form_token", false, 128, &form_token, &form_len, &jerr) != 0 ||
+        core_json_get_string(r->body, "hp", false, 1000, &hp, &hp_len, &jerr) != 0 ||
+        core_json_get_bool(r->body, "notify", false, false, &c->notify, &jerr) != 0) {
+        api_reply_json_error(r, &jerr);
+        return;
+    }
+    if (api_site_or_reply(r, site, site_len) == NULL)
+        return;
+    if (thread_or_reply(r, url, url_len, &c->thread) != 0)
+        return;
+    c->parent = (uint64_t)parent;
+    trim(&c->author, &c->author_len);
+    if (c->author_len == 0 || core_utf8_length(c->author, c->author_len) > 100 ||
+        has_control(c->author, c->author_len)) {
+        api_reply_error(r, CORE_ERR_INVALID, "author", "Give your name, 1 to 100 characters.");
+        return;
+    }
+    trim(&c->email, &c->email_len);
+    if (c->email_len > 254 || !is_email(c->email, c->email_len)) {
+        api_reply_error(r, CORE_ERR_INVALID, "email", "Give a valid e-mail address (it is never published).");
+        return;
+    }
+    if (c->website != NULL) {
+        trim(&c->website, &c->website_len);
+        core_url_t w;
+        if (c->website_len == 0) {
+            c->website = NULL;
+        } else if (c->website_len > 200 || core_url_canonicalize(c->website, c->website_len, &w) != 0) {
+            api_reply_error(r, CORE_ERR_INVALID, "website", "Give an http or https address of at most 200 characters.");
+            return;
+        }
+    }
+    if (c->title != NULL) {
+        trim(&c->title, &c->title_len);
+        if (has_control(c->title, c->title_len)) {
+            api_reply_error(r, CORE_ERR_INVALID, "title", "The title may not contain control characters.");
+            return;
+        }
+    }
+    trim(&c->body, &c->body_len);
+    if (c->body_len == 0 || core_utf8_length(c->body, c->body_len) > 10000) {
+        api_reply_error(r, CORE_ERR_INVALID, "body", "Write a comment of 1 to 10,000 characters.");
+        return;
+    }
+    size_t hlen;
+    char *html = core_html_sanitize(c->body, c->body_len, &hlen);
+    c->html = h2o_strdup(&r->req->pool, html, hlen);
+    free(html);
+    c->links = core_html_count_links(c->html.base, c->html.len);
+    c->spam = (hp != NULL && hp_len != 0) || !form_token_ok(r, form_token, form_len, c->thread.ref.canonical);
+    c->created = now_ms();
+    c->visitor = api_visitor_hash(r);
+    c->email_hash = email_hash(r, "email\n", c->email, c->email_len);
+    c->avatar_hash = email_hash(r, "avatar\n", c->email, c->email_len);
+    /* Duplicate = same e-mail, same body (as written, trimmed) in the same thread. */
+    {
+        size_t n = c->email_hash.len + 1 + c->body_len;
+        char *msg = h2o_mem_alloc_pool(&r->req->pool, n);
+        memcpy(msg, c->email_hash.base, c->email_hash.len);
+        msg[c->email_hash.len] = '\n';
+        memcpy(msg + c->email_hash.len + 1, c->body, c->body_len);
+        uint8_t d[CORE_SHA256_LEN];
+        core_sha256(msg, n, d);
+        char *hex = h2o_mem_alloc_pool(&r->req->pool, 33);
+        core_hex_encode(d, 16, hex);
+        c->dupe_hash = h2o_iovec_init(hex, 32);
+    }
+    const core_config_t *cfg = r->env->cfg;
+    size_t tl = c->visitor.len + 1 + c->thread.ref.url_hash.len;
+    char *per_thread = h2o_mem_alloc_pool(&r->req->pool, tl);
+    memcpy(per_thread, c->visitor.base, c->visitor.len);
+    per_thread[c->visitor.len] = ':';
+    memcpy(per_thread + c->visitor.len + 1, c->thread.ref.url_hash.base, c->thread.ref.url_hash.len);
+    store_limit_spec_t limits[] = {
+        {limit_names[0], c->visitor, cfg->comments.per_minute, 60},
+        {limit_names[1], c->visitor, cfg->comments.per_hour, 3600},
+        {limit_names[2], h2o_iovec_init(per_thread, tl), cfg->comments.per_thread_per_minute, 60},
+        {limit_names[3], c->visitor, cfg->comments.min_interval_s != 0 ? 1 : 0, cfg->comments.min_interval_s},
+    };
+    int err = store_comment_precheck(r->env->store, r->req, &c->thread.ref, limits, 4, c->email_hash, c->visitor,
+                                     c->parent, on_precheck, c);
+    if (err != 0)
+        api_reply_error(r, err, NULL, NULL);
+}
+
+/* --- the comment a path names: /api/v1/comments/{id} with site and url in the query or the body --- */
+
+struct st_target_t {
+    api_req_t *r;
+    struct st_thread_t thread;
+    uint64_t id;
+    int value;          /* vote */
+    const char *action; /* edit / delete, for the queue move */
+    h2o_iovec_t html, body;
+};
+
+static int parse_id(h2o_iovec_t s, uint64_t *out)
+{
+    if (s.len == 0 || s.len > 12)
+        return -1;
+    uint64_t v = 0;
+    for (size_t i = 0; i < s.len; ++i) {
+        if (!isdigit((unsigned char)s.base[i]))
+            return -1;
+        v = v * 10 + (uint64_t)(s.base[i] - '0');
+    }
+    if (v == 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Resolves site, url (from the JSON body when there is one, else the query) and the path's id; replies on error. */
+static struct st_target_t *target_or_reply(api_req_t *r)
+{
+    struct st_target_t *t = h2o_mem_alloc_pool(&r->req->pool, sizeof(*t));
+    memset(t, 0, sizeof(*t));
+    t->r = r;
+    const char *site = NULL, *url = NULL;
+    size_t site_len = 0, url_len = 0;
+    if (r->body != NULL) {
+        core_json_err_t jerr;
+        if (core_json_get_string(r->body, "site", true, 64, &site, &site_len, &jerr) != 0 ||
+            core_json_get_string(r->body, "url", true, 2048, &url, &url_len, &jerr) != 0) {
+            api_reply_json_error(r, &jerr);
+            return NULL;
+        }
+    } else {
+        const api_param_t *s = api_query_get(r, "site"), *u = api_query_get(r, "url");
+        if (s != NULL)
+            site = s->value.base, site_len = s->value.len;
+        if (u != NULL)
+            url = u->value.base, url_len = u->value.len;
+    }
+    if (api_site_or_reply(r, site, site_len) == NULL || thread_or_reply(r, url, url_len, &t->thread) != 0)
+        return NULL;
+    if (parse_id(r->path_params[0], &t->id) != 0) {
+        api_reply_error(r, CORE_ERR_NOT_FOUND, "id", "No comment with that id.");
+        return NULL;
+    }
+    return t;
+}
+
+/* POST /api/v1/comments/{id}/vote {site,url,value} */
+
+static void on_voted(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+{
+    struct st_target_t *t = data;
+    if (err != 0 || n < 1 || v[0].type != STORE_ARR || v[0].num_items != 3) {
+        api_reply_error(t->r, err != 0 ? err : CORE_ERR_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    if (!h2o_memis(v[0].items[0].str.base, v[0].items[0].str.len, H2O_STRLIT("ok"))) {
+        api_reply_error(t->r, CORE_ERR_NOT_FOUND, "id", "No approved comment with that id.");
+        return;
+    }
+    api_reply_json(t->r, 200,
+                   json_pack("{s:I,s:I,s:I,s:i}", "id", (json_int_t)t->id, "likes", (json_int_t)v[0].items[1].integer,
+                             "dislikes", (json_int_t)v[0].items[2].integer, "vote", t->value));
+}
+
+void api_comments_vote(api_req_t *r)
+{
+    static const char *const keys[] = {"site", "url", "value", NULL};
+    core_json_err_t jerr;
+    long long value;
+    if (core_json_only_keys(r->body, keys, &jerr) != 0 ||
+        core_json_get_int(r->body, "value", true, -1, 1, 0, &value, &jerr) != 0) {
+        api_reply_json_error(r, &jerr);
+        return;
+    }
+    struct st_target_t *t = target_or_reply(r);
+    if (t == NULL)
+        return;
+    t->value = (int)value;
+    int err =
+        store_comment_vote(r->env->store, r->req, &t->thread.ref, t->id, api_visitor_hash(r), t->value, on_voted, t);
+    if (err != 0)
+        api_reply_error(r, err, NULL, NULL);
+}
+
+/* PATCH /api/v1/comments/{id} {site,url,body} and DELETE /api/v1/comments/{id}?site=&url= by the author, holding
+ * the edit token (X-Parley-Edit-Token) within the site's edit window. Edits re-run the sanitiser and the "links"
+ * rule; a comment that had to wait keeps waiting. */
+
+static void on_queue_moved(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+{
+    (void)req;
+    (void)err;
+    (void)v;
+    (void)n;
+    (void)data;
+}
+
+static void on_author_update(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+{
+    struct st_target_t *t = data;
+    api_req_t *r = t->r;
+    if (err != 0 || n < 1 || v[0].type != STORE_ARR || v[0].num_items != 5) {
+        api_reply_error(r, err != 0 ? err : CORE_ERR_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    const store_value_t *res = v[0].items;
+    if (h2o_memis(res[0].str.base, res[0].str.len, H2O_STRLIT("missing"))) {
+        api_reply_error(r, CORE_ERR_NOT_FOUND, "id", "No comment with that id.");
+        return;
+    }
+    if (h2o_memis(res[0].str.base, res[0].str.len, H2O_STRLIT("denied"))) {
+        api_reply_error(r, CORE_ERR_FORBIDDEN, NULL,
+                        "Only the author may change this comment, within the edit window.");
+        return;
+    }
+    json_t *stored = json_loadb(res[4].str.base, res[4].str.len, 0, NULL);
+    if (stored == NULL) {
+        api_reply_error(r, CORE_ERR_INTERNAL, NULL, NULL);
+        return;
+    }
+    if (!h2o_memis(res[1].str.base, res[1].str.len, res[2].str.base, res[2].str.len)) {
+        /* The status changed: keep the site's moderation queue in step (best effort; readers verify entries). */
+        char member[64];
+        int ml = snprintf(member, sizeof(member), "%.*s:%llu", (int)t->thread.ref.url_hash.len,
+                          t->thread.ref.url_hash.base, (unsigned long long)t->id);
+        store_modq_move(r->env->store, req, t->thread.ref.site, h2o_strdup(&req->pool, member, (size_t)ml),
+                        h2o_strdup(&req->pool, res[1].str.base, res[1].str.len).base,
+                        h2o_strdup(&req->pool, res[2].str.base, res[2].str.len).base,
+                        (uint64_t)json_integer_value(json_object_get(stored, "created")), h2o_iovec_init(NULL, 0),
+                        on_queue_moved, NULL);
+    }
+    json_t *pub = public_comment(r, stored);
+    json_decref(stored);
+    api_reply_json(r, 200, json_pack("{s:o}", "comment", pub));
+}
+
+static h2o_iovec_t edit_token_hash(api_req_t *r)
+{
+    ssize_t i = h2o_find_header_by_str(&r->req->headers, H2O_STRLIT("x-parley-edit-token"), -1);
+    if (i < 0 || r->req->headers.entries[i].value.len == 0 || r->req->headers.entries[i].value.len > 128)
+        return h2o_iovec_init(NULL, 0);
+    h2o_iovec_t tok = r->req->headers.entries[i].value;
+    uint8_t d[CORE_SHA256_LEN];
+    core_sha256(tok.base, tok.len, d);
+    char *hex = h2o_mem_alloc_pool(&r->req->pool, 65);
+    core_hex_encode(d, sizeof(d), hex);
+    return h2o_iovec_init(hex, 64);
+}
+
+static void author_update(api_req_t *r, struct st_target_t *t, store_update_action_t action, const char *status)
+{
+    h2o_iovec_t hash = edit_token_hash(r);
+    if (hash.base == NULL) {
+        api_reply_error(r, CORE_ERR_UNAUTHORIZED, NULL, "Send the comment's edit token in X-Parley-Edit-Token.");
+        return;
+    }
+    uint64_t now = now_ms(), window = (uint64_t)r->site->edit_window_s * 1000;
+    int err = store_comment_update(r->env->store, r->req, &t->thread.ref, t->id, action, hash,
+                                   now > window ? now - window : 0, t->html, t->body, status, on_author_update, t);
+    if (err != 0)
+        api_reply_error(r, err, NULL, NULL);
+}
+
+void api_comments_edit(api_req_t *r)
+{
+    static const char *const keys[] = {"site", "url", "body", NULL};
+    core_json_err_t jerr;
+    const char *body;
+    size_t len;
+    if (core_json_only_keys(r->body, keys, &jerr) != 0 ||
+        core_json_get_string(r->body, "body", true, 0, &body, &len, &jerr) != 0) {
+        api_reply_json_error(r, &jerr);
+        return;
+    }
+    struct st_target_t *t = target_or_reply(r);
+    if (t == NULL)
+        return;
+    trim(&body, &len);
+    if (len == 0 || core_utf8_length(body, len) > 10000) {
+        api_reply_error(r, CORE_ERR_INVALID, "body", "Write a comment of 1 to 10,000 characters.");
+        return;
+    }
+    size_t hlen;
+    char *html = core_html_sanitize(body, len, &hlen);
+    t->html = h2o_strdup(&r->req->pool, html, hlen);
+    free(html);
+    t->body = h2o_strdup(&r->req->pool, body, len);
+    /* Moderation rules again: an edit that adds a second link waits under the "links" policy; "all" always waits. */
+    const char *status = "approved";
+    if (r->site->moderation == CORE_MODERATION_ALL ||
+        (r->site->moderation == CORE_MODERATION_LINKS && core_html_count_links(t->html.base, t->html.len) >= 2))
+        status = "pending";
+    author_update(r, t, STORE_UPDATE_EDIT, status);
+}
+
+void api_comments_delete(api_req_t *r)
+{
+    struct st_target_t *t = target_or_reply(r);
+    if (t != NULL)
+        author_update(r, t, STORE_UPDATE_DELETE, NULL);
+}
+
+/* GET /api/v1/comments/{id}?site=&url=[&limit=]: a deep link (#comment-<id>) resolved to the comment and the cursor
+ * of the page (oldest order) that holds it; "" means the first page. */
+
+static void on_located(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+{
+    struct st_target_t *t = data;
+    if (err != 0 || n < 1 || v[0].type != STORE_ARR || v[0].num_items != 2) {
+        api_reply_error(t->r, err != 0 ? err : CORE_ERR_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    if (v[0].items[0].str.len == 0) {
+        api_reply_error(t->r, CORE_ERR_NOT_FOUND, "id", "No visible comment with that id.");
+        return;
+    }
+    json_t *stored = json_loadb(v[0].items[0].str.base, v[0].items[0].str.len, 0, NULL);
+    if (stored == NULL) {
+        api_reply_error(t->r, CORE_ERR_INTERNAL, NULL, NULL);
+        return;
+    }
+    json_t *pub = public_comment(t->r, stored);
+    json_decref(stored);
+    h2o_iovec_t cur = v[0].items[1].str;
+    api_reply_json(
+        t->r, 200,
+        json_pack("{s:o,s:o}", "comment", pub, "cursor", cur.len != 0 ? json_stringn(cur.base, cur.len) : json_null()));
+}
+
+void api_comments_get(api_req_t *r)
+{
+    struct st_target_t *t = target_or_reply(r);
+    if (t == NULL)
+        return;
+    uint32_t page_size = PAGE_DEFAULT;
+    const api_param_t *limit = api_query_get(r, "limit");
+    if (limit != NULL) {
+        char *end;
+        unsigned long v = strtoul(limit->value.base, &end, 10);
+        if (limit->value.len == 0 || *end != '\0' || v < 1 || v > PAGE_MAX) {
+            api_reply_error(r, CORE_ERR_INVALID, "limit", "The page size must be from 1 to 200.");
+            return;
+        }
+        page_size = (uint32_t)v;
+    }
+    int err = store_comment_locate(r->env->store, r->req, &t->thread.ref, t->id, page_size, on_located, t);
+    if (err != 0)
+        api_reply_error(r, err, NULL, NULL);
+}
+
+/* GET /api/v1/feed?site=&url=: Atom 1.0 of the thread's newest 50 approved comments. Text goes through XML
+ * escaping; the comment HTML is carried as escaped type="html" content, never as raw markup. */
+
+static void xml_append(h2o_mem_pool_t *pool, h2o_iovec_t *buf, size_t *cap, const char *s, size_t len, int escape)
+{
+    size_t need = escape ? core_html_escape(s, len, NULL, 0) : len;
+    if (buf->len + need + 1 > *cap) {
+        size_t ncap = (*cap * 2 > buf->len + need + 1) ? *cap * 2 : buf->len + need + 1024;
+        char *nb = h2o_mem_alloc_pool(pool, ncap);
+        memcpy(nb, buf->base, buf->len);
+        buf->base = nb;
+        *cap = ncap;
+    }
+    if (escape)
+        core_html_escape(s, len, buf->base + buf->len, need + 1);
+    else
+        memcpy(buf->base + buf->len, s, len);
+    buf->len += need;
+}
+
+#define XML_LIT(s) xml_append(pool, &out, &cap, (s), strlen(s), 0)
+#define XML_TXT(s, n) xml_append(pool, &out, &cap, (s), (n), 1)
+
+static void on_recent(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+{
+    struct st_target_t *t = data;
+    api_req_t *r = t->r;
+    if (err != 0 || n < 1 || v[0].type != STORE_ARR || v[0].num_items < 1) {
+        api_reply_error(r, err != 0 ? err : CORE_ERR_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    h2o_mem_pool_t *pool = &req->pool;
+    size_t cap = 8192;
+    h2o_iovec_t out = h2o_iovec_init(h2o_mem_alloc_pool(pool, cap), 0);
+    h2o_iovec_t title = h2o_iovec_init(H2O_STRLIT("Comments"));
+    const store_value_t *th = &v[0].items[0];
+    for (size_t i = 0; th->type == STORE_ARR && i + 1 < th->num_items; i += 2)
+        if (h2o_memis(th->items[i].str.base, th->items[i].str.len, H2O_STRLIT("title")) && th->items[i + 1].str.len)
+            title = th->items[i + 1].str;
+    char when[32];
+    XML_LIT("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n<title>");
+    XML_LIT("Comments on ");
+    XML_TXT(title.base, title.len);
+    XML_LIT("</title>\n<id>");
+    XML_TXT(t->thread.ref.canonical.base, t->thread.ref.canonical.len);
+    XML_LIT("#comments</id>\n<link rel=\"alternate\" href=\"");
+    XML_TXT(t->thread.sent.base, t->thread.sent.len);
+    XML_LIT("\"/>\n");
+    uint64_t newest = 0;
+    json_t **items = h2o_mem_alloc_pool(pool, sizeof(json_t *) * v[0].num_items);
+    size_t count = 0;
+    for (size_t i = 1; i < v[0].num_items; ++i) {
+        json_t *c = json_loadb(v[0].items[i].str.base, v[0].items[i].str.len, 0, NULL);
+        if (c == NULL)
+            continue;
+        uint64_t ed = (uint64_t)json_integer_value(json_object_get(c, "edited"));
+        uint64_t cr = (uint64_t)json_integer_value(json_object_get(c, "created"));
+        if ((ed > cr ? ed : cr) > newest)
+            newest = ed > cr ? ed : cr;
+        items[count++] = c;
+    }
+    iso8601(newest != 0 ? newest : now_ms(), when);
+    XML_LIT("<updated>");
+    XML_LIT(when);
+    XML_LIT("</updated>\n");
+    for (size_t i = 0; i < count; ++i) {
+        json_t *c = items[i];
+        const char *author = json_string_value(json_object_get(c, "author"));
+        const char *html = json_string_value(json_object_get(c, "html"));
+        char idbuf[32];
+        snprintf(idbuf, sizeof(idbuf), "%lld", (long long)json_integer_value(json_object_get(c, "id")));
+        XML_LIT("<entry>\n<id>");
+        XML_TXT(t->thread.ref.canonical.base, t->thread.ref.canonical.len);
+        XML_LIT("#comment-");
+        XML_LIT(idbuf);
+        XML_LIT("</id>\n<title>Comment by ");
+        XML_TXT(author != NULL ? author : "", author != NULL ? strlen(author) : 0);
+        XML_LIT("</title>\n<author><name>");
+        XML_TXT(author != NULL ? author : "", author != NULL ? strlen(author) : 0);
+        XML_LIT("</name></author>\n<link rel=\"alternate\" href=\"");
+        XML_TXT(t->thread.sent.base, t->thread.sent.len);
+        XML_LIT("#comment-");
+        XML_LIT(idbuf);
+        XML_LIT("\"/>\n<published>");
+        iso8601((uint64_t)json_integer_value(json_object_get(c, "created")), when);
+        XML_LIT(when);
+        XML_LIT("</published>\n<updated>");
+        uint64_t ed = (uint64_t)json_integer_value(json_object_get(c, "edited"));
+        iso8601(ed != 0 ? ed : (uint64_t)json_integer_value(json_object_get(c, "created")), when);
+        XML_LIT(when);
+        XML_LIT("</updated>\n<content type=\"html\">");
+        XML_TXT(html != NULL ? html : "", html != NULL ? strlen(html) : 0);
+        XML_LIT("</content>\n</entry>\n");
+        json_decref(c);
+    }
+    XML_LIT("</feed>\n");
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("application/atom+xml; charset=utf-8"));
+    h2o_add_header(pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("public, max-age=60"));
+    api_reply_cors(r);
+    req->res.content_length = out.len;
+    h2o_send_inline(req, out.base, out.len);
+}
+
+void api_comments_feed(api_req_t *r)
+{
+    const api_param_t *site = api_query_get(r, "site"), *url = api_query_get(r, "url");
+    if (api_site_or_reply(r, site ? site->value.base : NULL, site ? site->value.len : 0) == NULL)
+        return;
+    struct st_target_t *t = h2o_mem_alloc_pool(&r->req->pool, sizeof(*t));
+    memset(t, 0, sizeof(*t));
+    t->r = r;
+    if (thread_or_reply(r, url ? url->value.base : NULL, url ? url->value.len : 0, &t->thread) != 0)
+        return;
+    int err = store_comments_recent(r->env->store, r->req, &t->thread.ref, 50, on_recent, t);
+    if (err != 0)
+        api_reply_error(r, err, NULL, NULL);
+}

@@ -1,0 +1,42 @@
+-- comment_create: store one new comment and index it, atomically.
+-- KEYS[1] THREAD  KEYS[2] COMMENTS  KEYS[3] ROOTS  KEYS[4] ROOTS_TOP  KEYS[5] TREE  KEYS[6] PENDING  KEYS[7] DUPES
+-- KEYS[8] APPROVED
+--   (all share the thread's hash tag)
+-- ARGV[1] id  ARGV[2] parent id (0 = top level)  ARGV[3] status (approved|pending|spam)  ARGV[4] comment JSON
+-- ARGV[5] duplicate hash  ARGV[6] canonical URL  ARGV[7] title  ARGV[8] created (ms)
+-- Returns 'ok', or an error word: 'locked' (thread locked), 'duplicate' (same e-mail and body in this thread),
+-- 'parent' (the parent is gone or not approved any more).
+-- Spam is stored but indexed nowhere in the thread; only the moderation queue (written by the caller) lists it.
+local id, parent, status = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+if redis.call('HGET', KEYS[1], 'locked') == '1' then
+    return 'locked'
+end
+if redis.call('SISMEMBER', KEYS[7], ARGV[5]) == 1 then
+    return 'duplicate'
+end
+if parent ~= 0 then
+    local p = redis.call('HGET', KEYS[2], parent)
+    if not p or cjson.decode(p).status ~= 'approved' then
+        return 'parent'
+    end
+end
+redis.call('HSET', KEYS[2], id, ARGV[4])
+if status ~= 'spam' then
+    redis.call('SADD', KEYS[7], ARGV[5])
+end
+if status == 'approved' then
+    if parent == 0 then
+        redis.call('ZADD', KEYS[3], id, id)
+        redis.call('ZADD', KEYS[4], 16777215 - id, id)
+    else
+        redis.call('ZADD', KEYS[5], 0, string.format('%010d:%010d', parent, id))
+    end
+    redis.call('ZADD', KEYS[8], id, id)
+    redis.call('HINCRBY', KEYS[1], 'count', 1)
+elseif status == 'pending' then
+    redis.call('ZADD', KEYS[6], id, id)
+end
+if redis.call('HSETNX', KEYS[1], 'url', ARGV[6]) == 1 then
+    redis.call('HSET', KEYS[1], 'title', ARGV[7], 'created', ARGV[8])
+end
+return 'ok'

@@ -1,0 +1,31 @@
+-- comment_locate: resolve a deep link #comment-<id> to the comment and the cursor of the page that holds it.
+-- KEYS[1] COMMENTS  KEYS[2] ROOTS
+-- ARGV[1] id  ARGV[2] page size (oldest order)
+-- Returns {comment JSON, cursor ('' = first page)} or {'', ''} when the comment is not visible.
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then
+    return {'', ''}
+end
+local c = cjson.decode(raw)
+if c.status ~= 'approved' and c.status ~= 'deleted' then
+    return {'', ''}
+end
+-- Walk up to the top-level comment (bounded: depth is at most 10).
+local root = c
+for _ = 1, 12 do
+    if root.parent == 0 then break end
+    local p = redis.call('HGET', KEYS[1], root.parent)
+    if not p then return {'', ''} end
+    root = cjson.decode(p)
+end
+local rank = redis.call('ZRANK', KEYS[2], root.id)
+if not rank then
+    return {'', ''}
+end
+local size = tonumber(ARGV[2])
+local start = math.floor(rank / size) * size
+if start == 0 then
+    return {raw, ''}
+end
+local prev = redis.call('ZRANGE', KEYS[2], start - 1, start - 1, 'WITHSCORES')
+return {raw, prev[2]}

@@ -1,0 +1,91 @@
+-- comment_update: change one comment's status or text, keeping every index of the thread consistent.
+-- KEYS[1] THREAD  KEYS[2] COMMENTS  KEYS[3] ROOTS  KEYS[4] ROOTS_TOP  KEYS[5] TREE  KEYS[6] PENDING  KEYS[7] APPROVED
+-- ARGV[1] id  ARGV[2] action: approve | spam | pending | delete | edit
+-- ARGV[3] now (ms)  ARGV[4] edit-token hash ('' = moderator, no check)  ARGV[5] edit window end check: created must
+--   be >= this (ms; '0' = no window)  ARGV[6] new html (edit)  ARGV[7] new body (edit)  ARGV[8] status after an edit
+-- Returns {result, old status, new status, e-mail hash, comment JSON after}; result is 'ok', 'missing', 'denied'
+-- (wrong token or window over) or 'same' (nothing to do).
+-- Visibility: approved comments are in ROOTS/ROOTS_TOP (top level) or TREE (replies) and in APPROVED, counted in
+-- THREAD.count; pending ones in PENDING; spam nowhere. A deleted comment that still has visible replies stays as
+-- a placeholder (status 'deleted', text gone) so its replies keep their place; without replies it leaves every
+-- index. Its stored JSON is kept with the text removed, for the moderation log.
+local id, action, now = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local raw = redis.call('HGET', KEYS[2], id)
+if not raw then
+    return {'missing', '', '', '', ''}
+end
+local c = cjson.decode(raw)
+local old = c.status
+if ARGV[4] ~= '' then
+    if c.edit ~= ARGV[4] or c.created < tonumber(ARGV[5]) or old == 'deleted' or old == 'spam' then
+        return {'denied', old, old, c.ehash or '', raw}
+    end
+end
+local function tree_member(parent, child)
+    return string.format('%010d:%010d', parent, child)
+end
+local function has_replies()
+    local pid = string.format('%010d:', id)
+    return #redis.call('ZRANGEBYLEX', KEYS[5], '[' .. pid, '[' .. pid .. '\255', 'LIMIT', 0, 1) > 0
+end
+local function hide()
+    if c.parent == 0 then
+        redis.call('ZREM', KEYS[3], id)
+        redis.call('ZREM', KEYS[4], id)
+    else
+        redis.call('ZREM', KEYS[5], tree_member(c.parent, id))
+    end
+    redis.call('ZREM', KEYS[7], id)
+end
+local function show()
+    if c.parent == 0 then
+        redis.call('ZADD', KEYS[3], id, id)
+        redis.call('ZADD', KEYS[4], (c.likes - c.dislikes) * 16777216 + 16777215 - id, id)
+    else
+        redis.call('ZADD', KEYS[5], 0, tree_member(c.parent, id))
+    end
+    redis.call('ZADD', KEYS[7], id, id)
+end
+local new = old
+if action == 'approve' then new = 'approved'
+elseif action == 'spam' then new = 'spam'
+elseif action == 'pending' then new = 'pending'
+elseif action == 'delete' then new = 'deleted'
+elseif action == 'edit' then new = ARGV[8]
+end
+if new == old and action ~= 'edit' then
+    return {'same', old, new, c.ehash or '', raw}
+end
+-- Leave the old state.
+if old == 'approved' then
+    redis.call('HINCRBY', KEYS[1], 'count', -1)
+    if new ~= 'approved' and not (new == 'deleted' and has_replies()) then hide() end
+elseif old == 'pending' then
+    redis.call('ZREM', KEYS[6], id)
+elseif old == 'deleted' then
+    hide()
+end
+-- Enter the new one.
+if new == 'approved' then
+    if old ~= 'approved' then show() end
+    redis.call('HINCRBY', KEYS[1], 'count', 1)
+elseif new == 'pending' then
+    redis.call('ZADD', KEYS[6], id, id)
+elseif new == 'deleted' then
+    c.html = ''
+    c.body = ''
+    if old == 'approved' and has_replies() then
+        -- stays indexed as a placeholder
+    else
+        hide()
+    end
+end
+if action == 'edit' then
+    c.html = ARGV[6]
+    c.body = ARGV[7]
+    c.edited = now
+end
+c.status = new
+local after = cjson.encode(c)
+redis.call('HSET', KEYS[2], id, after)
+return {'ok', old, new, c.ehash or '', after}

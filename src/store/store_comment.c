@@ -1,0 +1,357 @@
+/* Comments in Redis. A thread's keys share the thread's hash tag (site:url-hash); the comment bodies live as JSON in
+ * one hash per thread, so the Lua scripts read and write any comment of the thread without building key names.
+ * The site-wide moderation queue, approved e-mails and bans live under the site's own tag. */
+#include <stdio.h>
+#include <string.h>
+#include "core/core_error.h"
+#include "store/store_internal.h"
+
+static h2o_iovec_t pool_copy(h2o_mem_pool_t *pool, const char *s, size_t len)
+{
+    return h2o_strdup(pool, s, len);
+}
+
+static uint64_t to_u64(const char *s, size_t len)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < len && s[i] >= '0' && s[i] <= '9'; ++i)
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    return v;
+}
+
+static h2o_iovec_t thread_key(store_t *store, h2o_mem_pool_t *pool, store_key_t key, const store_share_ref_t *t)
+{
+    h2o_iovec_t parts[] = {t->site, t->url_hash};
+    return store_key_build(pool, store_prefix(store), key, 2, parts);
+}
+
+/* --- precheck --- */
+
+struct st_precheck_t {
+    store_precheck_t res;
+    size_t num_limits;
+    const store_limit_spec_t *limits; /* only the counted ones, in command order */
+    size_t idx_ban, idx_known, idx_locked, idx_seq, idx_parent;
+};
+
+static int on_precheck_reply(store_call_t *call, size_t idx, redisReply *reply)
+{
+    struct st_precheck_t *p = call->result;
+    if (reply->type == REDIS_REPLY_ERROR)
+        return CORE_ERR_UNAVAILABLE;
+    if (idx < p->num_limits) {
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+            return CORE_ERR_UNAVAILABLE;
+        long long n = reply->element[0]->integer, ttl = reply->element[1]->integer;
+        if (n > (long long)p->limits[idx].limit && p->res.limited < 0) {
+            p->res.limited = (int)idx;
+            p->res.retry_after_s = ttl > 0 ? (uint32_t)((ttl + 999) / 1000) : 1;
+        }
+    } else if (idx == p->idx_ban) {
+        p->res.banned = reply->type == REDIS_REPLY_INTEGER && reply->integer > 0;
+    } else if (idx == p->idx_known) {
+        p->res.email_known = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
+    } else if (idx == p->idx_locked) {
+        p->res.locked = reply->type == REDIS_REPLY_STRING && reply->len == 1 && reply->str[0] == '1';
+    } else if (idx == p->idx_seq) {
+        if (reply->type != REDIS_REPLY_INTEGER || reply->integer <= 0)
+            return CORE_ERR_UNAVAILABLE;
+        p->res.id = (uint64_t)reply->integer;
+    } else if (idx == p->idx_parent) {
+        if (reply->type == REDIS_REPLY_STRING)
+            p->res.parent = pool_copy(&call->req->pool, reply->str, reply->len);
+    }
+    return 0;
+}
+
+static void on_precheck_done(store_call_t *call, int err)
+{
+    struct st_precheck_t *p = call->result;
+    ((store_precheck_cb)call->cb)(call->req, err, &p->res, call->data);
+}
+
+int store_comment_precheck(store_t *store, h2o_req_t *req, const store_share_ref_t *thread,
+                           const store_limit_spec_t *limits, size_t num_limits, h2o_iovec_t email_hash,
+                           h2o_iovec_t visitor, uint64_t parent, store_precheck_cb cb, void *data)
+{
+    store_call_t *call = store_call_start(store, req, on_precheck_reply, on_precheck_done);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    h2o_mem_pool_t *pool = &req->pool;
+    struct st_precheck_t *p = h2o_mem_alloc_pool(pool, sizeof(*p));
+    memset(p, 0, sizeof(*p));
+    p->res.limited = -1;
+    store_limit_spec_t *counted = h2o_mem_alloc_pool(pool, sizeof(*counted) * (num_limits ? num_limits : 1));
+    call->result = p;
+    call->cb = (void *)cb;
+    call->data = data;
+
+    for (size_t i = 0; i < num_limits; ++i) {
+        if (limits[i].limit == 0)
+            continue;
+        counted[p->num_limits++] = limits[i];
+        h2o_iovec_t parts[] = {h2o_iovec_init(limits[i].name, strlen(limits[i].name)), limits[i].client};
+        h2o_iovec_t key = store_key_build(pool, store_prefix(store), STORE_KEY_RATE, 2, parts);
+        char win[24];
+        int wl = snprintf(win, sizeof(win), "%llu", (unsigned long long)limits[i].window_s * 1000);
+        const char *argv[] = {key.base, win};
+        size_t lens[] = {key.len, (size_t)wl};
+        store_call_script(call, STORE_SCRIPT_limit_hit, 1, 1, argv, lens);
+    }
+    p->limits = counted;
+
+    /* Bans: "e:<email hash>" and "v:<visitor>", both in the site's slot so one EXISTS reads them. */
+    char *eb = h2o_mem_alloc_pool(pool, email_hash.len + 3), *vb = h2o_mem_alloc_pool(pool, visitor.len + 3);
+    memcpy(eb, "e:", 2);
+    memcpy(eb + 2, email_hash.base, email_hash.len);
+    memcpy(vb, "v:", 2);
+    memcpy(vb + 2, visitor.base, visitor.len);
+    h2o_iovec_t ep[] = {thread->site, h2o_iovec_init(eb, email_hash.len + 2)};
+    h2o_iovec_t vp[] = {thread->site, h2o_iovec_init(vb, visitor.len + 2)};
+    h2o_iovec_t ban_e = store_key_build(pool, store_prefix(store), STORE_KEY_BAN, 2, ep);
+    h2o_iovec_t ban_v = store_key_build(pool, store_prefix(store), STORE_KEY_BAN, 2, vp);
+    p->idx_ban = call->sent;
+    {
+        const char *argv[] = {"EXISTS", ban_e.base, ban_v.base};
+        size_t lens[] = {6, ban_e.len, ban_v.len};
+        store_call_command(call, 3, argv, lens);
+    }
+    h2o_iovec_t ae = store_key_build(pool, store_prefix(store), STORE_KEY_APPROVED_EMAILS, 1, &thread->site);
+    p->idx_known = call->sent;
+    {
+        const char *argv[] = {"SISMEMBER", ae.base, email_hash.base};
+        size_t lens[] = {9, ae.len, email_hash.len};
+        store_call_command(call, 3, argv, lens);
+    }
+    h2o_iovec_t th = thread_key(store, pool, STORE_KEY_THREAD, thread);
+    p->idx_locked = call->sent;
+    {
+        const char *argv[] = {"HGET", th.base, "locked"};
+        size_t lens[] = {4, th.len, 6};
+        store_call_command(call, 3, argv, lens);
+    }
+    p->idx_seq = call->sent;
+    {
+        const char *argv[] = {"HINCRBY", th.base, "seq", "1"};
+        size_t lens[] = {7, th.len, 3, 1};
+        store_call_command(call, 4, argv, lens);
+    }
+    p->idx_parent = SIZE_MAX;
+    if (parent != 0) {
+        h2o_iovec_t cm = thread_key(store, pool, STORE_KEY_COMMENTS, thread);
+        char pid[24];
+        int pl = snprintf(pid, sizeof(pid), "%llu", (unsigned long long)parent);
+        p->idx_parent = call->sent;
+        const char *argv[] = {"HGET", cm.base, pid};
+        size_t lens[] = {4, cm.len, (size_t)pl};
+        store_call_command(call, 3, argv, lens);
+    }
+    return 0;
+}
+
+/* --- create --- */
+
+struct st_create_t {
+    store_create_result_t result;
+};
+
+static int on_create_reply(store_call_t *call, size_t idx, redisReply *reply)
+{
+    struct st_create_t *c = call->result;
+    if (idx != 0)
+        return reply->type == REDIS_REPLY_ERROR ? CORE_ERR_UNAVAILABLE : 0;
+    if (reply->type != REDIS_REPLY_STATUS && reply->type != REDIS_REPLY_STRING)
+        return CORE_ERR_UNAVAILABLE;
+    if (h2o_memis(reply->str, reply->len, H2O_STRLIT("ok")))
+        c->result = STORE_CREATE_OK;
+    else if (h2o_memis(reply->str, reply->len, H2O_STRLIT("locked")))
+        c->result = STORE_CREATE_LOCKED;
+    else if (h2o_memis(reply->str, reply->len, H2O_STRLIT("duplicate")))
+        c->result = STORE_CREATE_DUPLICATE;
+    else
+        c->result = STORE_CREATE_PARENT;
+    return 0;
+}
+
+static void on_create_done(store_call_t *call, int err)
+{
+    struct st_create_t *c = call->result;
+    ((store_create_cb)call->cb)(call->req, err, c->result, call->data);
+}
+
+int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id, uint64_t parent,
+                         const char *status, h2o_iovec_t json, h2o_iovec_t dupe_hash, h2o_iovec_t title,
+                         uint64_t created_ms, store_create_cb cb, void *data)
+{
+    store_call_t *call = store_call_start(store, req, on_create_reply, on_create_done);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    h2o_mem_pool_t *pool = &req->pool;
+    struct st_create_t *c = h2o_mem_alloc_pool(pool, sizeof(*c));
+    c->result = STORE_CREATE_PARENT;
+    call->result = c;
+    call->cb = (void *)cb;
+    call->data = data;
+    h2o_iovec_t keys[] = {
+        thread_key(store, pool, STORE_KEY_THREAD, thread), thread_key(store, pool, STORE_KEY_COMMENTS, thread),
+        thread_key(store, pool, STORE_KEY_ROOTS, thread),  thread_key(store, pool, STORE_KEY_ROOTS_TOP, thread),
+        thread_key(store, pool, STORE_KEY_TREE, thread),   thread_key(store, pool, STORE_KEY_PENDING, thread),
+        thread_key(store, pool, STORE_KEY_DUPES, thread),  thread_key(store, pool, STORE_KEY_APPROVED, thread)};
+    char sid[24], spar[24], screated[24];
+    int lid = snprintf(sid, sizeof(sid), "%llu", (unsigned long long)id);
+    int lpar = snprintf(spar, sizeof(spar), "%llu", (unsigned long long)parent);
+    int lcr = snprintf(screated, sizeof(screated), "%llu", (unsigned long long)created_ms);
+    const char *argv[16];
+    size_t lens[16];
+    for (size_t i = 0; i < 8; ++i) {
+        argv[i] = keys[i].base;
+        lens[i] = keys[i].len;
+    }
+    const char *args[] = {sid, spar, status, json.base, dupe_hash.base, thread->canonical.base, title.base, screated};
+    size_t alens[] = {(size_t)lid,   (size_t)lpar,          strlen(status), json.len,
+                      dupe_hash.len, thread->canonical.len, title.len,      (size_t)lcr};
+    for (size_t i = 0; i < 8; ++i) {
+        argv[8 + i] = args[i];
+        lens[8 + i] = alens[i];
+    }
+    store_call_script(call, STORE_SCRIPT_comment_create, 8, 8, argv, lens);
+
+    /* The moderation queue entry: written even if the script refuses (duplicate, locked); readers of the queue
+     * check each entry against the comment itself and drop stale ones. */
+    h2o_iovec_t qparts[] = {thread->site, h2o_iovec_init(status, strlen(status))};
+    h2o_iovec_t q = store_key_build(pool, store_prefix(store), STORE_KEY_MODQ, 2, qparts);
+    size_t mlen = thread->url_hash.len + 1 + (size_t)lid;
+    char *member = h2o_mem_alloc_pool(pool, mlen + 1);
+    memcpy(member, thread->url_hash.base, thread->url_hash.len);
+    member[thread->url_hash.len] = ':';
+    memcpy(member + thread->url_hash.len + 1, sid, (size_t)lid);
+    const char *qargv[] = {"ZADD", q.base, screated, member};
+    size_t qlens[] = {4, q.len, (size_t)lcr, mlen};
+    store_call_command(call, 4, qargv, qlens);
+    return 0;
+}
+
+/* --- page --- */
+
+static int on_page_reply(store_call_t *call, size_t idx, redisReply *reply)
+{
+    store_page_t *pg = call->result;
+    h2o_mem_pool_t *pool = &call->req->pool;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 || reply->element[0]->type != REDIS_REPLY_ARRAY)
+        return CORE_ERR_UNAVAILABLE;
+    redisReply *th = reply->element[0];
+    for (size_t i = 0; i + 1 < th->elements; i += 2) {
+        redisReply *f = th->element[i], *v = th->element[i + 1];
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        if (h2o_memis(f->str, f->len, H2O_STRLIT("url"))) {
+            pg->url = pool_copy(pool, v->str, v->len);
+            pg->exists = true;
+        } else if (h2o_memis(f->str, f->len, H2O_STRLIT("title"))) {
+            pg->title = pool_copy(pool, v->str, v->len);
+        } else if (h2o_memis(f->str, f->len, H2O_STRLIT("count"))) {
+            pg->count = to_u64(v->str, v->len);
+        } else if (h2o_memis(f->str, f->len, H2O_STRLIT("locked"))) {
+            pg->locked = v->len == 1 && v->str[0] == '1';
+        }
+    }
+    redisReply *next = reply->element[1];
+    if (next->type == REDIS_REPLY_STRING && next->len != 0)
+        pg->next = pool_copy(pool, next->str, next->len);
+    pg->num_comments = 0;
+    pg->comments = h2o_mem_alloc_pool(pool, sizeof(h2o_iovec_t) * (reply->elements - 2 + 1));
+    for (size_t i = 2; i < reply->elements; ++i)
+        if (reply->element[i]->type == REDIS_REPLY_STRING)
+            pg->comments[pg->num_comments++] = pool_copy(pool, reply->element[i]->str, reply->element[i]->len);
+    return 0;
+}
+
+static void on_page_done(store_call_t *call, int err)
+{
+    ((store_page_cb)call->cb)(call->req, err, call->result, call->data);
+}
+
+int store_comments_page(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, const char *sort,
+                        h2o_iovec_t cursor, uint32_t limit, h2o_iovec_t viewer, store_page_cb cb, void *data)
+{
+    store_call_t *call = store_call_start(store, req, on_page_reply, on_page_done);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    h2o_mem_pool_t *pool = &req->pool;
+    store_page_t *pg = h2o_mem_alloc_pool(pool, sizeof(*pg));
+    memset(pg, 0, sizeof(*pg));
+    call->result = pg;
+    call->cb = (void *)cb;
+    call->data = data;
+    h2o_iovec_t th = thread_key(store, pool, STORE_KEY_THREAD, thread);
+    h2o_iovec_t cm = thread_key(store, pool, STORE_KEY_COMMENTS, thread);
+    h2o_iovec_t roots =
+        thread_key(store, pool, strcmp(sort, "top") == 0 ? STORE_KEY_ROOTS_TOP : STORE_KEY_ROOTS, thread);
+    h2o_iovec_t tree = thread_key(store, pool, STORE_KEY_TREE, thread);
+    h2o_iovec_t pend = thread_key(store, pool, STORE_KEY_PENDING, thread);
+    char lim[16];
+    int ll = snprintf(lim, sizeof(lim), "%u", limit);
+    const char *argv[] = {th.base,
+                          cm.base,
+                          roots.base,
+                          tree.base,
+                          pend.base,
+                          sort,
+                          cursor.base ? cursor.base : "",
+                          lim,
+                          viewer.base ? viewer.base : ""};
+    size_t lens[] = {th.len, cm.len, roots.len, tree.len, pend.len, strlen(sort), cursor.len, (size_t)ll, viewer.len};
+    store_call_script(call, STORE_SCRIPT_comments_page, 5, 4, argv, lens);
+    return 0;
+}
+
+/* --- counts --- */
+
+struct st_counts_t {
+    uint64_t *counts;
+    size_t n;
+};
+
+static int on_counts_reply(store_call_t *call, size_t idx, redisReply *reply)
+{
+    struct st_counts_t *c = call->result;
+    if (reply->type == REDIS_REPLY_STRING)
+        c->counts[idx] = to_u64(reply->str, reply->len);
+    else if (reply->type != REDIS_REPLY_NIL)
+        return CORE_ERR_UNAVAILABLE;
+    return 0;
+}
+
+static void on_counts_done(store_call_t *call, int err)
+{
+    struct st_counts_t *c = call->result;
+    ((store_counts_cb)call->cb)(call->req, err, c->counts, c->n, call->data);
+}
+
+int store_comment_counts(store_t *store, h2o_req_t *req, const store_share_ref_t *refs, size_t n, store_counts_cb cb,
+                         void *data)
+{
+    store_call_t *call = store_call_start(store, req, on_counts_reply, on_counts_done);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    struct st_counts_t *c = h2o_mem_alloc_pool(&req->pool, sizeof(*c));
+    c->n = n;
+    c->counts = h2o_mem_alloc_pool(&req->pool, sizeof(uint64_t) * (n ? n : 1));
+    memset(c->counts, 0, sizeof(uint64_t) * (n ? n : 1));
+    call->result = c;
+    call->cb = (void *)cb;
+    call->data = data;
+    for (size_t i = 0; i < n; ++i) {
+        h2o_iovec_t th = thread_key(store, &req->pool, STORE_KEY_THREAD, &refs[i]);
+        const char *argv[] = {"HGET", th.base, "count"};
+        size_t lens[] = {4, th.len, 5};
+        store_call_command(call, 3, argv, lens);
+    }
+    if (n == 0) {
+        const char *argv[] = {"PING"};
+        size_t lens[] = {4};
+        call->on_reply = NULL;
+        store_call_command(call, 1, argv, lens);
+    }
+    return 0;
+}

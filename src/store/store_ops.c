@@ -1,0 +1,330 @@
+/* Comment operations whose results the API reads directly: each reply is copied into the request's pool as a
+ * store_value_t, so these stay short and the API never sees hiredis. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include "core/core_error.h"
+#include "store/store_internal.h"
+
+struct st_values_t {
+    store_value_t *values;
+    size_t cap;
+    size_t n;
+    /* modq_list: a second round trip once the queue entries are known */
+    h2o_iovec_t site;
+    store_t *store;
+};
+
+static void copy_value(h2o_mem_pool_t *pool, redisReply *r, store_value_t *v, int depth)
+{
+    memset(v, 0, sizeof(*v));
+    switch (r->type) {
+    case REDIS_REPLY_INTEGER:
+        v->type = STORE_INT;
+        v->integer = r->integer;
+        break;
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+        v->type = STORE_STR;
+        v->str = h2o_strdup(pool, r->str, r->len);
+        break;
+    case REDIS_REPLY_ERROR:
+        v->type = STORE_ERR;
+        v->str = h2o_strdup(pool, r->str, r->len);
+        break;
+    case REDIS_REPLY_ARRAY:
+        v->type = STORE_ARR;
+        if (depth > 4)
+            break;
+        v->num_items = r->elements;
+        v->items = h2o_mem_alloc_pool(pool, sizeof(*v->items) * (r->elements ? r->elements : 1));
+        for (size_t i = 0; i < r->elements; ++i)
+            copy_value(pool, r->element[i], &v->items[i], depth + 1);
+        break;
+    default:
+        v->type = STORE_NIL;
+        break;
+    }
+}
+
+static int on_value_reply(store_call_t *call, size_t idx, redisReply *reply)
+{
+    struct st_values_t *v = call->result;
+    if (reply->type == REDIS_REPLY_ERROR)
+        return CORE_ERR_UNAVAILABLE;
+    if (idx < v->cap) {
+        copy_value(&call->req->pool, reply, &v->values[idx], 0);
+        if (idx + 1 > v->n)
+            v->n = idx + 1;
+    }
+    return 0;
+}
+
+static void on_values_done(store_call_t *call, int err)
+{
+    struct st_values_t *v = call->result;
+    ((store_values_cb)call->cb)(call->req, err, v->values, v->n, call->data);
+}
+
+static store_call_t *start(store_t *store, h2o_req_t *req, size_t cap, store_values_cb cb, void *data)
+{
+    store_call_t *call = store_call_start(store, req, on_value_reply, on_values_done);
+    if (call == NULL)
+        return NULL;
+    struct st_values_t *v = h2o_mem_alloc_pool(&req->pool, sizeof(*v));
+    memset(v, 0, sizeof(*v));
+    v->cap = cap;
+    v->values = h2o_mem_alloc_pool(&req->pool, sizeof(store_value_t) * (cap ? cap : 1));
+    memset(v->values, 0, sizeof(store_value_t) * (cap ? cap : 1));
+    call->result = v;
+    call->cb = (void *)cb;
+    call->data = data;
+    return call;
+}
+
+static h2o_iovec_t tkey(store_t *store, h2o_mem_pool_t *pool, store_key_t key, const store_share_ref_t *t)
+{
+    h2o_iovec_t parts[] = {t->site, t->url_hash};
+    return store_key_build(pool, store_prefix(store), key, 2, parts);
+}
+
+static h2o_iovec_t num(h2o_mem_pool_t *pool, unsigned long long n)
+{
+    char buf[24];
+    int l = snprintf(buf, sizeof(buf), "%llu", n);
+    return h2o_strdup(pool, buf, (size_t)l);
+}
+
+int store_comment_update(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id,
+                         store_update_action_t action, h2o_iovec_t edit_hash, uint64_t window_start_ms,
+                         h2o_iovec_t html, h2o_iovec_t body, const char *new_status, store_values_cb cb, void *data)
+{
+    static const char *const names[] = {"approve", "spam", "pending", "delete", "edit"};
+    store_call_t *call = start(store, req, 1, cb, data);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    h2o_mem_pool_t *pool = &req->pool;
+    h2o_iovec_t k[] = {tkey(store, pool, STORE_KEY_THREAD, thread),  tkey(store, pool, STORE_KEY_COMMENTS, thread),
+                       tkey(store, pool, STORE_KEY_ROOTS, thread),   tkey(store, pool, STORE_KEY_ROOTS_TOP, thread),
+                       tkey(store, pool, STORE_KEY_TREE, thread),    tkey(store, pool, STORE_KEY_PENDING, thread),
+                       tkey(store, pool, STORE_KEY_APPROVED, thread)};
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    h2o_iovec_t sid = num(pool, id), now = num(pool, (unsigned long long)tv.tv_sec * 1000 + tv.tv_usec / 1000),
+                win = num(pool, window_start_ms);
+    const char *st = new_status != NULL ? new_status : "";
+    const char *argv[] = {k[0].base,
+                          k[1].base,
+                          k[2].base,
+                          k[3].base,
+                          k[4].base,
+                          k[5].base,
+                          k[6].base,
+                          sid.base,
+                          names[action],
+                          now.base,
+                          edit_hash.base ? edit_hash.base : "",
+                          win.base,
+                          html.base ? html.base : "",
+                          body.base ? body.base : "",
+                          st};
+    size_t lens[] = {
+        k[0].len, k[1].len,      k[2].len, k[3].len, k[4].len, k[5].len,  k[6].len, sid.len, strlen(names[action]),
+        now.len,  edit_hash.len, win.len,  html.len, body.len, strlen(st)};
+    store_call_script(call, STORE_SCRIPT_comment_update, 7, 8, argv, lens);
+    return 0;
+}
+
+int store_modq_move(store_t *store, h2o_req_t *req, h2o_iovec_t site, h2o_iovec_t member, const char *old_status,
+                    const char *new_status, uint64_t created_ms, h2o_iovec_t approve_ehash, store_values_cb cb,
+                    void *data)
+{
+    store_call_t *call = start(store, req, 3, cb, data);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    h2o_mem_pool_t *pool = &req->pool;
+    h2o_iovec_t op[] = {site, h2o_iovec_init(old_status, strlen(old_status))};
+    h2o_iovec_t np[] = {site, h2o_iovec_init(new_status, strlen(new_status))};
+    h2o_iovec_t oq = store_key_build(pool, store_prefix(store), STORE_KEY_MODQ, 2, op);
+    h2o_iovec_t nq = store_key_build(pool, store_prefix(store), STORE_KEY_MODQ, 2, np);
+    h2o_iovec_t score = num(pool, created_ms);
+    {
+        const char *argv[] = {"ZREM", oq.base, member.base};
+        size_t lens[] = {4, oq.len, member.len};
+        store_call_command(call, 3, argv, lens);
+    }
+    if (strcmp(new_status, "deleted") != 0) {
+        const char *argv[] = {"ZADD", nq.base, score.base, member.base};
+        size_t lens[] = {4, nq.len, score.len, member.len};
+        store_call_command(call, 4, argv, lens);
+    }
+    if (approve_ehash.len != 0) {
+        h2o_iovec_t ae = store_key_build(pool, store_prefix(store), STORE_KEY_APPROVED_EMAILS, 1, &site);
+        const char *argv[] = {"SADD", ae.base, approve_ehash.base};
+        size_t lens[] = {4, ae.len, approve_ehash.len};
+        store_call_command(call, 3, argv, lens);
+    }
+    return 0;
+}
+
+int store_comment_vote(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id, h2o_iovec_t voter,
+                       int value, store_values_cb cb, void *data)
+{
+    store_call_t *call = start(store, req, 1, cb, data);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    h2o_mem_pool_t *pool = &req->pool;
+    h2o_iovec_t cm = tkey(store, pool, STORE_KEY_COMMENTS, thread), votes = tkey(store, pool, STORE_KEY_VOTES, thread),
+                top = tkey(store, pool, STORE_KEY_ROOTS_TOP, thread), sid = num(pool, id);
+    const char *v = value > 0 ? "1" : value < 0 ? "-1" : "0";
+    const char *argv[] = {cm.base, votes.base, top.base, sid.base, voter.base, v};
+    size_t lens[] = {cm.len, votes.len, top.len, sid.len, voter.len, strlen(v)};
+    store_call_script(call, STORE_SCRIPT_comment_vote, 3, 3, argv, lens);
+    return 0;
+}
+
+int store_comment_locate(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id,
+                         uint32_t page_size, store_values_cb cb, void *data)
+{
+    store_call_t *call = start(store, req, 1, cb, data);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    h2o_mem_pool_t *pool = &req->pool;
+    h2o_iovec_t cm = tkey(store, pool, STORE_KEY_COMMENTS, thread), roots = tkey(store, pool, STORE_KEY_ROOTS, thread),
+                sid = num(pool, id), ps = num(pool, page_size);
+    const char *argv[] = {cm.base, roots.base, sid.base, ps.base};
+    size_t lens[] = {cm.len, roots.len, sid.len, ps.len};
+    store_call_script(call, STORE_SCRIPT_comment_locate, 2, 2, argv, lens);
+    return 0;
+}
+
+int store_comments_recent(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint32_t n,
+                          store_values_cb cb, void *data)
+{
+    store_call_t *call = start(store, req, 1, cb, data);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    h2o_mem_pool_t *pool = &req->pool;
+    h2o_iovec_t th = tkey(store, pool, STORE_KEY_THREAD, thread), cm = tkey(store, pool, STORE_KEY_COMMENTS, thread),
+                ap = tkey(store, pool, STORE_KEY_APPROVED, thread), cnt = num(pool, n);
+    const char *argv[] = {th.base, cm.base, ap.base, cnt.base};
+    size_t lens[] = {th.len, cm.len, ap.len, cnt.len};
+    store_call_script(call, STORE_SCRIPT_comments_recent, 3, 1, argv, lens);
+    return 0;
+}
+
+int store_thread_lock(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, bool locked, store_values_cb cb,
+                      void *data)
+{
+    store_call_t *call = start(store, req, 2, cb, data);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    h2o_iovec_t th = tkey(store, &req->pool, STORE_KEY_THREAD, thread);
+    {
+        const char *argv[] = {"HSET", th.base, "locked", locked ? "1" : "0"};
+        size_t lens[] = {4, th.len, 6, 1};
+        store_call_command(call, 4, argv, lens);
+    }
+    const char *argv[] = {"HSETNX", th.base, "url", thread->canonical.base};
+    size_t lens[] = {6, th.len, 3, thread->canonical.len};
+    store_call_command(call, 4, argv, lens);
+    return 0;
+}
+
+int store_ban(store_t *store, h2o_req_t *req, h2o_iovec_t site, const char *kind, h2o_iovec_t hash, uint32_t seconds,
+              store_values_cb cb, void *data)
+{
+    store_call_t *call = start(store, req, 1, cb, data);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    h2o_mem_pool_t *pool = &req->pool;
+    size_t kl = strlen(kind);
+    char *who = h2o_mem_alloc_pool(pool, kl + 1 + hash.len);
+    memcpy(who, kind, kl);
+    who[kl] = ':';
+    memcpy(who + kl + 1, hash.base, hash.len);
+    h2o_iovec_t parts[] = {site, h2o_iovec_init(who, kl + 1 + hash.len)};
+    h2o_iovec_t key = store_key_build(pool, store_prefix(store), STORE_KEY_BAN, 2, parts);
+    h2o_iovec_t secs = num(pool, seconds);
+    const char *argv[] = {"SET", key.base, "1", "EX", secs.base};
+    size_t lens[] = {3, key.len, 1, 2, secs.len};
+    store_call_command(call, 5, argv, lens);
+    return 0;
+}
+
+/* --- moderation queue listing: two round trips, the second built from the first's answer --- */
+
+struct st_modq_t {
+    store_t *store;
+    h2o_iovec_t site;
+    store_values_cb cb;
+    void *data;
+};
+
+static void on_modq_entries(h2o_req_t *req, int err, const store_value_t *values, size_t n, void *data)
+{
+    struct st_modq_t *m = data;
+    if (err != 0 || n < 1 || values[0].type != STORE_ARR) {
+        m->cb(req, err != 0 ? err : CORE_ERR_UNAVAILABLE, NULL, 0, m->data);
+        return;
+    }
+    const store_value_t *arr = &values[0];
+    size_t entries = arr->num_items / 2;
+    store_call_t *call = start(m->store, req, entries * 3 + 1, m->cb, m->data);
+    if (call == NULL) {
+        m->cb(req, CORE_ERR_UNAVAILABLE, NULL, 0, m->data);
+        return;
+    }
+    h2o_mem_pool_t *pool = &req->pool;
+    for (size_t i = 0; i < entries; ++i) {
+        h2o_iovec_t member = arr->items[2 * i].str;
+        const char *colon = memchr(member.base, ':', member.len);
+        size_t hl = colon != NULL ? (size_t)(colon - member.base) : member.len;
+        store_share_ref_t t = {m->site, h2o_iovec_init(member.base, hl), h2o_iovec_init("", 0)};
+        h2o_iovec_t id = colon != NULL ? h2o_iovec_init(colon + 1, member.len - hl - 1) : h2o_iovec_init("0", 1);
+        h2o_iovec_t cm = tkey(m->store, pool, STORE_KEY_COMMENTS, &t), th = tkey(m->store, pool, STORE_KEY_THREAD, &t);
+        {
+            const char *argv[] = {"ECHO", member.base};
+            size_t lens[] = {4, member.len};
+            store_call_command(call, 2, argv, lens);
+        }
+        {
+            const char *argv[] = {"HGET", cm.base, id.base};
+            size_t lens[] = {4, cm.len, id.len};
+            store_call_command(call, 3, argv, lens);
+        }
+        {
+            const char *argv[] = {"HGET", th.base, "url"};
+            size_t lens[] = {4, th.len, 3};
+            store_call_command(call, 3, argv, lens);
+        }
+    }
+    h2o_iovec_t last = entries > 0 ? arr->items[2 * entries - 1].str : h2o_iovec_init("", 0);
+    const char *argv[] = {"ECHO", last.base};
+    size_t lens[] = {4, last.len};
+    store_call_command(call, 2, argv, lens);
+}
+
+int store_modq_list(store_t *store, h2o_req_t *req, h2o_iovec_t site, const char *status, uint64_t before_ms,
+                    uint32_t limit, store_values_cb cb, void *data)
+{
+    struct st_modq_t *m = h2o_mem_alloc_pool(&req->pool, sizeof(*m));
+    m->store = store;
+    m->site = site;
+    m->cb = cb;
+    m->data = data;
+    store_call_t *call = start(store, req, 1, on_modq_entries, m);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    h2o_mem_pool_t *pool = &req->pool;
+    h2o_iovec_t parts[] = {site, h2o_iovec_init(status, strlen(status))};
+    h2o_iovec_t q = store_key_build(pool, store_prefix(store), STORE_KEY_MODQ, 2, parts);
+    char max[32];
+    int ml = before_ms != 0 ? snprintf(max, sizeof(max), "(%llu", (unsigned long long)before_ms)
+                            : snprintf(max, sizeof(max), "+inf");
+    h2o_iovec_t lim = num(pool, limit);
+    const char *argv[] = {"ZREVRANGEBYSCORE", q.base, max, "-inf", "WITHSCORES", "LIMIT", "0", lim.base};
+    size_t lens[] = {16, q.len, (size_t)ml, 4, 10, 5, 1, lim.len};
+    store_call_command(call, 8, argv, lens);
+    return 0;
+}
