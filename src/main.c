@@ -106,6 +106,7 @@ int main(int argc, char **argv)
         goto Exit;
     store_script_init();
     api_shares_init(cfg);
+    api_admin_init(cfg);
     if (http_server_create(&srv, cfg, &target, secret, sizeof(secret), err, sizeof(err)) != 0)
         goto Exit;
 

@@ -17,12 +17,15 @@
  * Replies are JSON; errors are {"error":{"code","message","field"?}} from core_errors.def. Every reply carries CORS
  * headers for an allowed Origin (see api_reply.c). */
 
+typedef struct st_api_pagecache_t api_pagecache_t;
+
 /** Per-worker environment shared by all requests on that worker. */
 typedef struct st_api_env_t {
     const core_config_t *cfg;
     store_t *store;
     const uint8_t *secret; /**< HMAC key from secret_file */
     size_t secret_len;
+    api_pagecache_t *pages; /**< rendered comment pages (api_pagecache.c), owned by the worker */
 } api_env_t;
 
 typedef struct st_api_param_t {
@@ -73,10 +76,23 @@ uint32_t api_seconds_to_midnight(void);
 /** True when the User-Agent is missing or looks like a crawler, bot, or HTTP library. */
 bool api_is_bot(api_req_t *r);
 
+/* --- api_pagecache.c: rendered comment pages, validated by the thread's version --- */
+/** Creates a cache holding at most MAX_BYTES. */
+api_pagecache_t *api_pagecache_create(size_t max_bytes);
+/** Finds the body cached for KEY when its version equals VER and keeps it alive for POOL's life (no copy). */
+bool api_pagecache_get(api_pagecache_t *c, h2o_iovec_t key, h2o_iovec_t ver, h2o_mem_pool_t *pool, h2o_iovec_t *body);
+/** Stores (copies) BODY for KEY at version VER, evicting least recently used pages beyond the budget. */
+void api_pagecache_put(api_pagecache_t *c, h2o_iovec_t key, h2o_iovec_t ver, h2o_iovec_t body);
+void api_pagecache_destroy(api_pagecache_t *c);
+
 /* --- api_reply.c --- */
 
 /** Sends STATUS with JSON BODY (takes ownership of the reference), Cache-Control: no-store, CORS headers. */
 void api_reply_json(api_req_t *r, int status, json_t *body);
+/** Sends the concatenation of BUFS (memory that lives as long as the request) as JSON, without copying it. */
+void api_reply_raw_bufs(api_req_t *r, int status, h2o_iovec_t *bufs, size_t n, const char *cache_control);
+/** Sends BODY, already serialised JSON (pool memory), with the same headers as api_reply_json. */
+void api_reply_raw_json(api_req_t *r, int status, h2o_iovec_t body, const char *cache_control);
 /** Sends the error ERR (CORE_ERR_*) with an optional FIELD and MESSAGE (NULL = the table's message). */
 void api_reply_error(api_req_t *r, int err, const char *field, const char *message);
 /** Sends a core_json_err_t. */
@@ -104,5 +120,14 @@ void api_comments_edit(api_req_t *r);
 void api_comments_delete(api_req_t *r);
 void api_comments_get(api_req_t *r);
 void api_comments_feed(api_req_t *r);
+/** The keyed hash of a lower-cased e-mail used for bans and approvals (never published). */
+h2o_iovec_t api_email_hash(api_req_t *r, const char *email, size_t len);
+/** Reads the admin token from the environment (admin_token_env); call once at start-up. */
+void api_admin_init(const core_config_t *cfg);
+void api_admin_list(api_req_t *r);
+void api_admin_act(api_req_t *r);
+void api_admin_thread(api_req_t *r);
+void api_admin_ban(api_req_t *r);
+void api_avatar_get(api_req_t *r);
 
 #endif

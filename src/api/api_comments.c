@@ -24,6 +24,9 @@
 #include "core/core_url.h"
 #include "api/api.h"
 
+/* Appends a string literal at OUT + O and advances O; the length comes from the literal, never from counting. */
+#define APPEND_LIT(out, o, lit) (memcpy((out) + (o), (lit), sizeof(lit) - 1), (o) += sizeof(lit) - 1)
+
 #define PAGE_DEFAULT 50
 #define PAGE_MAX 200
 #define FORM_TOKEN_BYTES (8 + 16)
@@ -88,6 +91,11 @@ static h2o_iovec_t email_hash(api_req_t *r, const char *tag, const char *email, 
     char *hex = h2o_mem_alloc_pool(&r->req->pool, 33);
     core_hex_encode(mac, 16, hex);
     return h2o_iovec_init(hex, 32);
+}
+
+h2o_iovec_t api_email_hash(api_req_t *r, const char *email, size_t len)
+{
+    return email_hash(r, "email\n", email, len);
 }
 
 static void iso8601(uint64_t ms, char out[32])
@@ -173,64 +181,72 @@ static int thread_or_reply(api_req_t *r, const char *url, size_t len, struct st_
     return 0;
 }
 
-/* --- public form of a stored comment --- */
-
-static json_t *public_comment(api_req_t *r, json_t *stored)
+/* Sends {"comment":<public form>,"replies":[]}[,"cursor":"…"]} from a fragment rendered by the scripts. */
+static void reply_comment(api_req_t *r, int status, h2o_iovec_t public_json, bool with_cursor,
+                          const h2o_iovec_t *cursor)
 {
-    const char *status = json_string_value(json_object_get(stored, "status"));
-    json_t *o = json_object();
-    json_object_set(o, "id", json_object_get(stored, "id"));
-    json_object_set(o, "parent", json_object_get(stored, "parent"));
-    bool deleted = status != NULL && strcmp(status, "deleted") == 0;
-    if (deleted) {
-        /* A deleted comment with replies stays as a placeholder so the conversation keeps its shape. */
-        json_object_set_new(o, "author", json_null());
-        json_object_set_new(o, "website", json_null());
-        json_object_set_new(o, "avatar", json_null());
-        json_object_set_new(o, "html", json_string(""));
-    } else {
-        json_object_set(o, "author", json_object_get(stored, "author"));
-        json_object_set(o, "website", json_object_get(stored, "website"));
-        json_object_set(o, "avatar", json_object_get(stored, "avatar"));
-        json_object_set(o, "html", json_object_get(stored, "html"));
+    size_t cap = public_json.len + (cursor != NULL ? cursor->len : 0) + 64;
+    char *out = h2o_mem_alloc_pool(&r->req->pool, cap);
+    size_t o = 0;
+    APPEND_LIT(out, o, "{\"comment\":");
+    memcpy(out + o, public_json.base, public_json.len);
+    o += public_json.len;
+    APPEND_LIT(out, o, ",\"replies\":[]}");
+    if (cursor != NULL) {
+        /* cursors are digits and '-' only (Redis scores of integer values) */
+        APPEND_LIT(out, o, ",\"cursor\":\"");
+        memcpy(out + o, cursor->base, cursor->len);
+        o += cursor->len;
+        out[o++] = '"';
+    } else if (with_cursor) {
+        APPEND_LIT(out, o, ",\"cursor\":null");
     }
-    char when[32];
-    iso8601((uint64_t)json_integer_value(json_object_get(stored, "created")), when);
-    json_object_set_new(o, "created", json_string(when));
-    json_int_t edited = json_integer_value(json_object_get(stored, "edited"));
-    if (edited > 0) {
-        iso8601((uint64_t)edited, when);
-        json_object_set_new(o, "edited", json_string(when));
-    } else {
-        json_object_set_new(o, "edited", json_null());
-    }
-    json_object_set(o, "likes", json_object_get(stored, "likes"));
-    json_object_set(o, "dislikes", json_object_get(stored, "dislikes"));
-    json_object_set_new(o, "status", json_string(status != NULL ? status : "approved"));
-    json_object_set_new(o, "verified", json_boolean(json_integer_value(json_object_get(stored, "user")) != 0));
-    if (status != NULL && strcmp(status, "pending") == 0)
-        json_object_set_new(o, "message", json_string("Your comment is awaiting moderation."));
-    json_object_set_new(o, "replies", json_array());
-    return o;
+    out[o++] = '}';
+    api_reply_raw_json(r, status, h2o_iovec_init(out, o), "no-store");
 }
 
 /* --- GET /api/v1/comments --- */
 
-static json_t *json_token(h2o_iovec_t t)
-{
-    return json_stringn(t.base, t.len);
-}
-
 struct st_list_t {
     api_req_t *r;
     struct st_thread_t thread;
+    h2o_iovec_t key;    /* page-cache key: site, url hash, sort, cursor, limit */
+    h2o_iovec_t viewer; /* first page only: whose pending comments to include */
+    const char *sort;
+    h2o_iovec_t cursor;
+    uint32_t page_size;
+    bool cacheable; /* the answer holds nothing viewer-specific */
 };
 
-static json_t *find_by_id(json_t *objs, json_int_t id)
+/* Sends a page: the cached or fresh body (everything up to the form token) and a fresh form token. */
+static void reply_page(struct st_list_t *l, h2o_iovec_t prefix)
 {
-    char key[24];
-    snprintf(key, sizeof(key), "%lld", (long long)id);
-    return json_object_get(objs, key);
+    api_req_t *r = l->r;
+    /* base64url: the token needs no escaping */
+    h2o_iovec_t bufs[] = {prefix, form_token_make(r, l->thread.ref.canonical), h2o_iovec_init(H2O_STRLIT("\"}"))};
+    api_reply_raw_bufs(r, 200, bufs, 3, "no-store");
+}
+
+/* The page arrives as (id, parent, public JSON without its closing brace) triples; nesting them is string work:
+ * each comment is written as its fragment, then ,"replies":[children],"}". No JSON is parsed on this path. */
+struct st_tree_t {
+    const store_page_t *page;
+    size_t *first, *last, *next; /* child lists; SIZE_MAX = none */
+};
+
+static size_t emit(const struct st_tree_t *t, size_t i, char *out)
+{
+    size_t n = 0;
+    memcpy(out + n, t->page->publics[i].base, t->page->publics[i].len);
+    n += t->page->publics[i].len;
+    APPEND_LIT(out, n, ",\"replies\":[");
+    for (size_t c = t->first[i]; c != SIZE_MAX; c = t->next[c]) {
+        if (c != t->first[i])
+            out[n++] = ',';
+        n += emit(t, c, out + n);
+    }
+    APPEND_LIT(out, n, "]}");
+    return n;
 }
 
 static void on_page(h2o_req_t *req, int err, const store_page_t *page, void *data)
@@ -241,40 +257,99 @@ static void on_page(h2o_req_t *req, int err, const store_page_t *page, void *dat
         api_reply_error(r, err, NULL, NULL);
         return;
     }
-    json_t *by_id = json_object(), *roots = json_array();
-    for (size_t i = 0; i < page->num_comments; ++i) {
-        json_t *stored = json_loadb(page->comments[i].base, page->comments[i].len, 0, NULL);
-        if (stored == NULL || !json_is_object(stored)) {
-            json_decref(stored);
-            continue;
+    size_t n = page->num_comments, cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    /* id -> index, open addressing; ids are unique within a page */
+    size_t *slots = h2o_mem_alloc_pool(&req->pool, sizeof(size_t) * cap);
+    for (size_t k = 0; k < cap; ++k)
+        slots[k] = SIZE_MAX;
+    struct st_tree_t t = {page, h2o_mem_alloc_pool(&req->pool, sizeof(size_t) * (n + 1)),
+                          h2o_mem_alloc_pool(&req->pool, sizeof(size_t) * (n + 1)),
+                          h2o_mem_alloc_pool(&req->pool, sizeof(size_t) * (n + 1))};
+    size_t total = 0, roots_first = SIZE_MAX, roots_last = SIZE_MAX;
+    for (size_t i = 0; i < n; ++i) {
+        t.first[i] = t.last[i] = t.next[i] = SIZE_MAX;
+        size_t h = (size_t)(page->ids[i] * 0x9E3779B97F4A7C15ull) & (cap - 1);
+        while (slots[h] != SIZE_MAX && page->ids[slots[h]] != page->ids[i])
+            h = (h + 1) & (cap - 1);
+        if (slots[h] != SIZE_MAX)
+            continue; /* a duplicate (pending and visible at once) is shown once */
+        slots[h] = i;
+        size_t p = SIZE_MAX;
+        if (page->parents[i] != 0) {
+            size_t ph = (size_t)(page->parents[i] * 0x9E3779B97F4A7C15ull) & (cap - 1);
+            while (slots[ph] != SIZE_MAX && page->ids[slots[ph]] != page->parents[i])
+                ph = (ph + 1) & (cap - 1);
+            p = slots[ph];
         }
-        json_int_t id = json_integer_value(json_object_get(stored, "id"));
-        json_int_t parent = json_integer_value(json_object_get(stored, "parent"));
-        json_t *pub = public_comment(r, stored);
-        json_decref(stored);
-        char key[24];
-        snprintf(key, sizeof(key), "%lld", (long long)id);
-        if (json_object_get(by_id, key) != NULL) {
-            json_decref(pub);
-            continue;
+        if (p != SIZE_MAX) {
+            if (t.first[p] == SIZE_MAX)
+                t.first[p] = i;
+            else
+                t.next[t.last[p]] = i;
+            t.last[p] = i;
+        } else if (roots_first == SIZE_MAX) {
+            roots_first = roots_last = i;
+        } else {
+            t.next[roots_last] = i;
+            roots_last = i;
         }
-        json_object_set(by_id, key, pub);
-        json_t *p = parent != 0 ? find_by_id(by_id, parent) : NULL;
-        if (p != NULL)
-            json_array_append_new(json_object_get(p, "replies"), pub);
-        else
-            json_array_append_new(roots, pub);
+        total += page->publics[i].len + 16;
     }
-    json_decref(by_id);
     json_t *thread =
         json_pack("{s:s%,s:o,s:I,s:b}", "url", page->exists ? page->url.base : l->thread.ref.canonical.base,
                   page->exists ? page->url.len : l->thread.ref.canonical.len, "title",
                   page->title.base != NULL ? json_stringn(page->title.base, page->title.len) : json_null(), "count",
                   (json_int_t)page->count, "locked", page->locked);
-    json_t *body = json_pack("{s:o,s:o,s:o,s:o}", "thread", thread, "comments", roots, "next",
-                             page->next.base != NULL ? json_stringn(page->next.base, page->next.len) : json_null(),
-                             "form_token", json_token(form_token_make(r, l->thread.ref.canonical)));
-    api_reply_json(r, 200, body);
+    h2o_iovec_t head = api_json_dump(&req->pool, thread);
+    json_decref(thread);
+    json_t *next = page->next.base != NULL ? json_stringn(page->next.base, page->next.len) : json_null();
+    h2o_iovec_t next_json = api_json_dump(&req->pool, next);
+    json_decref(next);
+    char *out = h2o_mem_alloc_pool(&req->pool, total + head.len + next_json.len + 64);
+    size_t o = 0;
+    APPEND_LIT(out, o, "{\"thread\":");
+    memcpy(out + o, head.base, head.len);
+    o += head.len;
+    APPEND_LIT(out, o, ",\"comments\":[");
+    for (size_t i = roots_first; i != SIZE_MAX; i = t.next[i]) {
+        if (i != roots_first)
+            out[o++] = ',';
+        o += emit(&t, i, out + o);
+    }
+    APPEND_LIT(out, o, "],\"next\":");
+    memcpy(out + o, next_json.base, next_json.len);
+    o += next_json.len;
+    APPEND_LIT(out, o, ",\"form_token\":\"");
+    h2o_iovec_t prefix = h2o_iovec_init(out, o);
+    if (l->cacheable)
+        api_pagecache_put(r->env->pages, l->key, page->ver.base != NULL ? page->ver : h2o_iovec_init("", 0), prefix);
+    reply_page(l, prefix);
+}
+
+/* The first round trip: the thread's version, and whether this viewer has pending comments (they must see them,
+ * so their pages are never served from or put in the cache). */
+static void on_version(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+{
+    struct st_list_t *l = data;
+    api_req_t *r = l->r;
+    if (err != 0 || n != 2) {
+        api_reply_error(r, err != 0 ? err : CORE_ERR_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    bool viewer_pending = v[1].type == STORE_INT && v[1].integer == 1;
+    h2o_iovec_t ver = v[0].type == STORE_STR ? v[0].str : h2o_iovec_init("", 0);
+    h2o_iovec_t body;
+    l->cacheable = !viewer_pending;
+    if (l->cacheable && api_pagecache_get(r->env->pages, l->key, ver, &req->pool, &body)) {
+        reply_page(l, body);
+        return;
+    }
+    err = store_comments_page(r->env->store, req, &l->thread.ref, l->sort, l->cursor, l->page_size,
+                              viewer_pending ? l->viewer : h2o_iovec_init(NULL, 0), on_page, l);
+    if (err != 0)
+        api_reply_error(r, err, NULL, NULL);
 }
 
 static bool is_cursor(const char *s, size_t len)
@@ -349,8 +424,19 @@ void api_comments_list(api_req_t *r)
         cur = cursor->value;
     }
     /* The viewer's own pending comments are shown on the first page only. */
-    h2o_iovec_t viewer = cur.base == NULL ? api_visitor_hash(r) : h2o_iovec_init(NULL, 0);
-    int err = store_comments_page(r->env->store, r->req, &l->thread.ref, sort_name, cur, page_size, viewer, on_page, l);
+    l->viewer = cur.base == NULL ? api_visitor_hash(r) : h2o_iovec_init(NULL, 0);
+    l->sort = sort_name;
+    l->cursor = cur;
+    l->page_size = page_size;
+    char head[96];
+    int hl = snprintf(head, sizeof(head), "%s\n%.*s\n%s\n%u\n", r->site->id, (int)l->thread.ref.url_hash.len,
+                      l->thread.ref.url_hash.base, sort_name, page_size);
+    char *key = h2o_mem_alloc_pool(&r->req->pool, (size_t)hl + cur.len + 1);
+    memcpy(key, head, (size_t)hl);
+    if (cur.len != 0)
+        memcpy(key + hl, cur.base, cur.len);
+    l->key = h2o_iovec_init(key, (size_t)hl + cur.len);
+    int err = store_thread_version(r->env->store, r->req, &l->thread.ref, l->viewer, on_version, l);
     if (err != 0)
         api_reply_error(r, err, NULL, NULL);
 }
@@ -400,7 +486,7 @@ struct st_create_t {
 
 static const char *const limit_names[] = {"c_minute", "c_hour", "c_thread", "c_interval"};
 
-static void on_created(h2o_req_t *req, int err, store_create_result_t result, void *data)
+static void on_created(h2o_req_t *req, int err, store_create_result_t result, h2o_iovec_t public_json, void *data)
 {
     struct st_create_t *c = data;
     api_req_t *r = c->r;
@@ -421,18 +507,20 @@ static void on_created(h2o_req_t *req, int err, store_create_result_t result, vo
     case STORE_CREATE_OK:
         break;
     }
-    json_t *pub = public_comment(r, c->stored);
-    if (c->spam) {
-        /* Do not tell a bot it was caught. */
-        json_object_set_new(pub, "status", json_string("pending"));
-        json_object_set_new(pub, "message", json_string("Your comment is awaiting moderation."));
-    }
-    json_t *body = json_pack("{s:o}", "comment", pub);
-    if (c->edit_token.base != NULL)
-        json_object_set_new(body, "edit_token", json_stringn(c->edit_token.base, c->edit_token.len));
+    /* {"comment":<public form>,"replies":[]},"edit_token":"…"}; the public form already shows spam as pending. */
     json_decref(c->stored);
     c->stored = NULL;
-    api_reply_json(r, 201, body);
+    size_t cap = public_json.len + c->edit_token.len + 64;
+    char *out = h2o_mem_alloc_pool(&req->pool, cap);
+    size_t o = 0;
+    APPEND_LIT(out, o, "{\"comment\":");
+    memcpy(out + o, public_json.base, public_json.len);
+    o += public_json.len;
+    APPEND_LIT(out, o, ",\"replies\":[]},\"edit_token\":\"");
+    memcpy(out + o, c->edit_token.base, c->edit_token.len); /* base64url: nothing to escape */
+    o += c->edit_token.len;
+    APPEND_LIT(out, o, "\"}");
+    api_reply_raw_json(r, 201, h2o_iovec_init(out, o), "no-store");
 }
 
 static void on_stored_dispose(void *p)
@@ -508,8 +596,9 @@ static void on_precheck(h2o_req_t *req, int err, const store_precheck_t *res, vo
     core_hex_encode(th, sizeof(th), th_hex);
     c->edit_token = h2o_iovec_init(tok64, toklen);
 
-    char avatar[64];
+    char avatar[64], created_iso[32];
     snprintf(avatar, sizeof(avatar), "/avatar/%.*s.svg", (int)c->avatar_hash.len, c->avatar_hash.base);
+    iso8601(c->created, created_iso);
     c->stored = json_pack(
         "{s:I,s:I,s:I,s:s%,s:s%,s:o,s:s%,s:s,s:I,s:I,s:s,s:i,s:i,s:s%,s:I,s:s,s:s,s:I,s:b}", "id", (json_int_t)c->id,
         "parent", (json_int_t)parent, "depth", (json_int_t)depth, "author", c->author, c->author_len, "email", c->email,
@@ -519,6 +608,7 @@ static void on_precheck(h2o_req_t *req, int err, const store_precheck_t *res, vo
         th_hex, "avatar", avatar, "links", (json_int_t)c->links, "notify", c->notify);
     json_object_set_new(c->stored, "body", json_stringn(c->body, c->body_len));
     json_object_set_new(c->stored, "ehash", json_stringn(c->email_hash.base, c->email_hash.len));
+    json_object_set_new(c->stored, "created_iso", json_string(created_iso));
     struct st_create_t **holder = h2o_mem_alloc_shared(&req->pool, sizeof(*holder), on_stored_dispose);
     *holder = c;
     h2o_iovec_t json = api_json_dump(&req->pool, c->stored);
@@ -601,7 +691,7 @@ void api_comments_create(api_req_t *r)
     c->spam = (hp != NULL && hp_len != 0) || !form_token_ok(r, form_token, form_len, c->thread.ref.canonical);
     c->created = now_ms();
     c->visitor = api_visitor_hash(r);
-    c->email_hash = email_hash(r, "email\n", c->email, c->email_len);
+    c->email_hash = api_email_hash(r, c->email, c->email_len);
     c->avatar_hash = email_hash(r, "avatar\n", c->email, c->email_len);
     /* Duplicate = same e-mail, same body (as written, trimmed) in the same thread. */
     {
@@ -777,9 +867,8 @@ static void on_author_update(h2o_req_t *req, int err, const store_value_t *v, si
                         (uint64_t)json_integer_value(json_object_get(stored, "created")), h2o_iovec_init(NULL, 0),
                         on_queue_moved, NULL);
     }
-    json_t *pub = public_comment(r, stored);
     json_decref(stored);
-    api_reply_json(r, 200, json_pack("{s:o}", "comment", pub));
+    reply_comment(r, 200, res[5].str, false, NULL);
 }
 
 static h2o_iovec_t edit_token_hash(api_req_t *r)
@@ -862,17 +951,8 @@ static void on_located(h2o_req_t *req, int err, const store_value_t *v, size_t n
         api_reply_error(t->r, CORE_ERR_NOT_FOUND, "id", "No visible comment with that id.");
         return;
     }
-    json_t *stored = json_loadb(v[0].items[0].str.base, v[0].items[0].str.len, 0, NULL);
-    if (stored == NULL) {
-        api_reply_error(t->r, CORE_ERR_INTERNAL, NULL, NULL);
-        return;
-    }
-    json_t *pub = public_comment(t->r, stored);
-    json_decref(stored);
     h2o_iovec_t cur = v[0].items[1].str;
-    api_reply_json(
-        t->r, 200,
-        json_pack("{s:o,s:o}", "comment", pub, "cursor", cur.len != 0 ? json_stringn(cur.base, cur.len) : json_null()));
+    reply_comment(t->r, 200, v[0].items[0].str, true, cur.len != 0 ? &cur : NULL);
 }
 
 void api_comments_get(api_req_t *r)
@@ -909,10 +989,19 @@ static void xml_append(h2o_mem_pool_t *pool, h2o_iovec_t *buf, size_t *cap, cons
         buf->base = nb;
         *cap = ncap;
     }
-    if (escape)
+    if (escape) {
         core_html_escape(s, len, buf->base + buf->len, need + 1);
-    else
+        /* U+FFFE and U+FFFF are valid in JSON strings (a name, a title, the page URL) but not XML characters: one
+         * would make the whole feed ill-formed, so they become U+FFFD (same length, EF BF BD). Control characters
+         * never get here (names and titles refuse them, URLs are checked, the sanitiser replaces them). */
+        char *p = buf->base + buf->len;
+        for (size_t i = 0; i + 2 < need; ++i)
+            if ((unsigned char)p[i] == 0xef && (unsigned char)p[i + 1] == 0xbf &&
+                ((unsigned char)p[i + 2] == 0xbe || (unsigned char)p[i + 2] == 0xbf))
+                p[i + 2] = (char)0xbd;
+    } else {
         memcpy(buf->base + buf->len, s, len);
+    }
     buf->len += need;
 }
 

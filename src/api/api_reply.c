@@ -6,9 +6,9 @@
 
 h2o_iovec_t api_json_dump(h2o_mem_pool_t *pool, json_t *v)
 {
-    size_t n = json_dumpb(v, NULL, 0, JSON_COMPACT);
+    size_t n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
     char *buf = h2o_mem_alloc_pool(pool, n + 1);
-    json_dumpb(v, buf, n, JSON_COMPACT);
+    json_dumpb(v, buf, n, JSON_COMPACT | JSON_ENCODE_ANY);
     buf[n] = '\0';
     return h2o_iovec_init(buf, n);
 }
@@ -64,7 +64,11 @@ static const char *status_reason(int status)
     }
 }
 
-static void send_body(api_req_t *r, int status, h2o_iovec_t body, const char *cache_control)
+/* Replies are sent from memory that lives as long as the request (its pool, shared chunks linked to it, or static
+ * data), so h2o_send needs no copy; h2o_send_inline would copy the body once more. */
+static h2o_generator_t static_generator = {NULL, NULL};
+
+static void send_bufs(api_req_t *r, int status, h2o_iovec_t *bufs, size_t n, const char *cache_control)
 {
     h2o_req_t *req = r->req;
     req->res.status = status;
@@ -75,8 +79,26 @@ static void send_body(api_req_t *r, int status, h2o_iovec_t body, const char *ca
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, cache_control,
                        strlen(cache_control));
     api_reply_cors(r);
-    req->res.content_length = body.len;
-    h2o_send_inline(req, body.base, body.len);
+    req->res.content_length = 0;
+    for (size_t i = 0; i < n; ++i)
+        req->res.content_length += bufs[i].len;
+    h2o_start_response(req, &static_generator);
+    h2o_send(req, bufs, n, H2O_SEND_STATE_FINAL);
+}
+
+static void send_body(api_req_t *r, int status, h2o_iovec_t body, const char *cache_control)
+{
+    send_bufs(r, status, &body, 1, cache_control);
+}
+
+void api_reply_raw_bufs(api_req_t *r, int status, h2o_iovec_t *bufs, size_t n, const char *cache_control)
+{
+    send_bufs(r, status, bufs, n, cache_control);
+}
+
+void api_reply_raw_json(api_req_t *r, int status, h2o_iovec_t body, const char *cache_control)
+{
+    send_body(r, status, body, cache_control);
 }
 
 void api_reply_json(api_req_t *r, int status, json_t *body)

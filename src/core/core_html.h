@@ -15,7 +15,8 @@
  * - The body is parsed as an HTML5 fragment (in a <div> context) with gumbo.
  * - Kept: exactly WordPress's commenter whitelist, a[href,title] abbr[title] acronym[title] b blockquote[cite] cite
  *   code del[datetime] em i q[cite] s strike strong, plus the p and br elements this function itself produces.
- *   Only HTML-namespace elements count (an <a> inside <svg> is not kept).
+ *   <svg> and <math> tags are never parsed as such: they are shown as text and what follows them is parsed as
+ *   HTML (Debian's gumbo 0.10.1 aborts the process on some foreign content, and nothing in it would be kept).
  * - Any other element's tags are shown as escaped text, exactly as typed ("<script>x</script>" gives
  *   "&lt;script&gt;x&lt;/script&gt;"); its content is processed as usual (kept elements inside it stay, the text of
  *   script, style, textarea, title, xmp, plaintext... is escaped text). Comments and CDATA are shown as text too;
@@ -35,13 +36,17 @@
  *   inline elements live only inside a p. A run of whitespace holding two or more newlines ends the paragraph
  *   (a blank line), one holding a single newline becomes <br>, and whitespace at the start or end of a paragraph
  *   is dropped. Inline elements cut by a paragraph break or blockquote are reopened on the far side (so a link
- *   spanning two paragraphs becomes two links); empty elements are dropped. The output holds no raw newline.
+ *   spanning two paragraphs becomes two links), as long as the reopened tags cost no more than about the input's
+ *   size (past that they are not reopened, so the output stays linear in the input); empty elements are dropped.
+ *   The output holds no raw newline.
  * - Idempotent: sanitising the output again yields identical bytes; and the output parses back, in any HTML5
  *   parser, to exactly the tree it serialises (no mutation on re-parse).
  * Returns a malloc'ed NUL-terminated string (caller frees) and its length in *out_len (if OUT_LEN is not NULL).
- * Never NULL (aborts on OOM). Empty or all-whitespace input gives "". Input need not be valid UTF-8; invalid bytes
- * and NUL become U+FFFD, CR LF and CR become LF. Time is about linear in LEN for ordinary text, but gumbo has
- * quadratic corners (thousands of unclosed formatting elements): callers must cap LEN (comment bodies are).
+ * Never NULL (aborts on OOM). Empty or all-whitespace input gives "". Input need not be valid UTF-8; invalid bytes,
+ * NUL, controls other than tab/newline/form feed, C1 controls and noncharacters become U+FFFD (as an HTML parser
+ * reads them), CR LF and CR become LF. Time is about linear in LEN for ordinary text, but gumbo is quadratic in
+ * nesting depth (32000 nested <div> take seconds): callers must cap LEN (comment bodies are capped at 10000
+ * characters, where the worst nesting measured about 15 ms).
  */
 char *core_html_sanitize(const char *in, size_t len, size_t *out_len);
 

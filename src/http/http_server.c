@@ -255,6 +255,7 @@ void http_server_run_worker(http_server_t *srv, size_t idx)
     w->env.secret = srv->secret;
     w->env.secret_len = srv->secret_len;
     w->env.store = store_create(w->loop, cfg, srv->target);
+    w->env.pages = api_pagecache_create(4 * 1024 * 1024);
 
     for (size_t l = 0; l < cfg->num_listen; ++l) {
         struct st_listener_t *li = &w->listeners[l];
@@ -290,6 +291,8 @@ void http_server_run_worker(http_server_t *srv, size_t idx)
         /* A clean stop frees everything; otherwise the process is about to exit and the memory stays reachable. */
         store_destroy(w->env.store);
         w->env.store = NULL;
+        api_pagecache_destroy(w->env.pages);
+        w->env.pages = NULL;
         h2o_context_dispose(&w->ctx);
         h2o_evloop_run(w->loop, 0);
         h2o_evloop_destroy(w->loop);

@@ -140,7 +140,9 @@ typedef enum {
     STORE_CREATE_PARENT     /**< the parent vanished or is no longer approved */
 } store_create_result_t;
 
-typedef void (*store_create_cb)(h2o_req_t *req, int err, store_create_result_t result, void *data);
+/** PUBLIC_JSON (pool copy) is the comment's public form without its closing brace (see lua/prelude.lua). */
+typedef void (*store_create_cb)(h2o_req_t *req, int err, store_create_result_t result, h2o_iovec_t public_json,
+                                void *data);
 /**
  * Stores comment ID (JSON, already complete) in THREAD with STATUS and indexes it (one Lua script), then adds it
  * to the site's moderation queue for STATUS (a second, pipelined command: the queue lives in the site's slot).
@@ -156,8 +158,11 @@ typedef struct st_store_page_t {
     h2o_iovec_t title;
     uint64_t count; /**< approved comments */
     bool locked;
-    h2o_iovec_t next;      /**< cursor of the next page, {NULL,0} when this is the last */
-    h2o_iovec_t *comments; /**< comment JSON strings: roots in order, then replies (parents first), then pending */
+    h2o_iovec_t next;     /**< cursor of the next page, {NULL,0} when this is the last */
+    h2o_iovec_t ver;      /**< the thread's version when read ({NULL,0} for a thread never written) */
+    uint64_t *ids;        /**< the page's comments: roots in order, then replies (parents first), then pending */
+    uint64_t *parents;    /**< parent of ids[i] (0 = top level) */
+    h2o_iovec_t *publics; /**< public JSON of ids[i], without its closing brace (see lua/prelude.lua) */
     size_t num_comments;
 } store_page_t;
 
@@ -195,7 +200,8 @@ typedef enum {
 /**
  * Runs lua/comment_update.lua on comment ID of THREAD. EDIT_HASH non-empty means an author acting with a token:
  * it must match and the comment must be created at or after WINDOW_START_MS. For EDIT, HTML/BODY/NEW_STATUS are the
- * new text and the status moderation gives it. values[0] = {result, old status, new status, e-mail hash, JSON}.
+ * new text and the status moderation gives it. values[0] = {result, old status, new status, e-mail hash, JSON,
+ * public JSON without its closing brace}.
  */
 int store_comment_update(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id,
                          store_update_action_t action, h2o_iovec_t edit_hash, uint64_t window_start_ms,
@@ -210,12 +216,15 @@ int store_modq_move(store_t *store, h2o_req_t *req, h2o_iovec_t site, h2o_iovec_
 /** values[0] = {'ok'|'missing', likes, dislikes}. VALUE is 1, -1 or 0. */
 int store_comment_vote(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id, h2o_iovec_t voter,
                        int value, store_values_cb cb, void *data);
-/** values[0] = {comment JSON or '', cursor}. */
+/** values[0] = {public JSON without its closing brace or '', cursor}. */
 int store_comment_locate(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id,
                          uint32_t page_size, store_values_cb cb, void *data);
 /** values[0] = {thread fields (flat), JSON of the newest N visible comments, newest first}. */
 int store_comments_recent(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint32_t n,
                           store_values_cb cb, void *data);
+/** values[0] = the thread's version (STR, or NIL if never written), values[1] = 1 if VIEWER has pending comments. */
+int store_thread_version(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, h2o_iovec_t viewer,
+                         store_values_cb cb, void *data);
 /** Locks (or unlocks) THREAD. values[0] = HSET's reply. */
 int store_thread_lock(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, bool locked, store_values_cb cb,
                       void *data);

@@ -153,6 +153,7 @@ int store_comment_precheck(store_t *store, h2o_req_t *req, const store_share_ref
 
 struct st_create_t {
     store_create_result_t result;
+    h2o_iovec_t public_json;
 };
 
 static int on_create_reply(store_call_t *call, size_t idx, redisReply *reply)
@@ -160,23 +161,26 @@ static int on_create_reply(store_call_t *call, size_t idx, redisReply *reply)
     struct st_create_t *c = call->result;
     if (idx != 0)
         return reply->type == REDIS_REPLY_ERROR ? CORE_ERR_UNAVAILABLE : 0;
-    if (reply->type != REDIS_REPLY_STATUS && reply->type != REDIS_REPLY_STRING)
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || reply->element[0]->type != REDIS_REPLY_STRING ||
+        reply->element[1]->type != REDIS_REPLY_STRING)
         return CORE_ERR_UNAVAILABLE;
-    if (h2o_memis(reply->str, reply->len, H2O_STRLIT("ok")))
+    redisReply *w = reply->element[0];
+    if (h2o_memis(w->str, w->len, H2O_STRLIT("ok")))
         c->result = STORE_CREATE_OK;
-    else if (h2o_memis(reply->str, reply->len, H2O_STRLIT("locked")))
+    else if (h2o_memis(w->str, w->len, H2O_STRLIT("locked")))
         c->result = STORE_CREATE_LOCKED;
-    else if (h2o_memis(reply->str, reply->len, H2O_STRLIT("duplicate")))
+    else if (h2o_memis(w->str, w->len, H2O_STRLIT("duplicate")))
         c->result = STORE_CREATE_DUPLICATE;
     else
         c->result = STORE_CREATE_PARENT;
+    c->public_json = pool_copy(&call->req->pool, reply->element[1]->str, reply->element[1]->len);
     return 0;
 }
 
 static void on_create_done(store_call_t *call, int err)
 {
     struct st_create_t *c = call->result;
-    ((store_create_cb)call->cb)(call->req, err, c->result, call->data);
+    ((store_create_cb)call->cb)(call->req, err, c->result, c->public_json, call->data);
 }
 
 int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id, uint64_t parent,
@@ -189,6 +193,7 @@ int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t
     h2o_mem_pool_t *pool = &req->pool;
     struct st_create_t *c = h2o_mem_alloc_pool(pool, sizeof(*c));
     c->result = STORE_CREATE_PARENT;
+    c->public_json = h2o_iovec_init(NULL, 0);
     call->result = c;
     call->cb = (void *)cb;
     call->data = data;
@@ -196,14 +201,15 @@ int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t
         thread_key(store, pool, STORE_KEY_THREAD, thread), thread_key(store, pool, STORE_KEY_COMMENTS, thread),
         thread_key(store, pool, STORE_KEY_ROOTS, thread),  thread_key(store, pool, STORE_KEY_ROOTS_TOP, thread),
         thread_key(store, pool, STORE_KEY_TREE, thread),   thread_key(store, pool, STORE_KEY_PENDING, thread),
-        thread_key(store, pool, STORE_KEY_DUPES, thread),  thread_key(store, pool, STORE_KEY_APPROVED, thread)};
+        thread_key(store, pool, STORE_KEY_DUPES, thread),  thread_key(store, pool, STORE_KEY_APPROVED, thread),
+        thread_key(store, pool, STORE_KEY_PUBLIC, thread), thread_key(store, pool, STORE_KEY_PENDING_BY, thread)};
     char sid[24], spar[24], screated[24];
     int lid = snprintf(sid, sizeof(sid), "%llu", (unsigned long long)id);
     int lpar = snprintf(spar, sizeof(spar), "%llu", (unsigned long long)parent);
     int lcr = snprintf(screated, sizeof(screated), "%llu", (unsigned long long)created_ms);
-    const char *argv[16];
-    size_t lens[16];
-    for (size_t i = 0; i < 8; ++i) {
+    const char *argv[18];
+    size_t lens[18];
+    for (size_t i = 0; i < 10; ++i) {
         argv[i] = keys[i].base;
         lens[i] = keys[i].len;
     }
@@ -211,10 +217,10 @@ int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t
     size_t alens[] = {(size_t)lid,   (size_t)lpar,          strlen(status), json.len,
                       dupe_hash.len, thread->canonical.len, title.len,      (size_t)lcr};
     for (size_t i = 0; i < 8; ++i) {
-        argv[8 + i] = args[i];
-        lens[8 + i] = alens[i];
+        argv[10 + i] = args[i];
+        lens[10 + i] = alens[i];
     }
-    store_call_script(call, STORE_SCRIPT_comment_create, 8, 8, argv, lens);
+    store_call_script(call, STORE_SCRIPT_comment_create, 10, 8, argv, lens);
 
     /* The moderation queue entry: written even if the script refuses (duplicate, locked); readers of the queue
      * check each entry against the comment itself and drop stale ones. */
@@ -251,6 +257,8 @@ static int on_page_reply(store_call_t *call, size_t idx, redisReply *reply)
             pg->title = pool_copy(pool, v->str, v->len);
         } else if (h2o_memis(f->str, f->len, H2O_STRLIT("count"))) {
             pg->count = to_u64(v->str, v->len);
+        } else if (h2o_memis(f->str, f->len, H2O_STRLIT("ver"))) {
+            pg->ver = pool_copy(pool, v->str, v->len);
         } else if (h2o_memis(f->str, f->len, H2O_STRLIT("locked"))) {
             pg->locked = v->len == 1 && v->str[0] == '1';
         }
@@ -258,11 +266,20 @@ static int on_page_reply(store_call_t *call, size_t idx, redisReply *reply)
     redisReply *next = reply->element[1];
     if (next->type == REDIS_REPLY_STRING && next->len != 0)
         pg->next = pool_copy(pool, next->str, next->len);
+    size_t max = (reply->elements - 2) / 3;
     pg->num_comments = 0;
-    pg->comments = h2o_mem_alloc_pool(pool, sizeof(h2o_iovec_t) * (reply->elements - 2 + 1));
-    for (size_t i = 2; i < reply->elements; ++i)
-        if (reply->element[i]->type == REDIS_REPLY_STRING)
-            pg->comments[pg->num_comments++] = pool_copy(pool, reply->element[i]->str, reply->element[i]->len);
+    pg->ids = h2o_mem_alloc_pool(pool, sizeof(uint64_t) * (max + 1));
+    pg->parents = h2o_mem_alloc_pool(pool, sizeof(uint64_t) * (max + 1));
+    pg->publics = h2o_mem_alloc_pool(pool, sizeof(h2o_iovec_t) * (max + 1));
+    for (size_t i = 2; i + 2 < reply->elements; i += 3) {
+        redisReply *id = reply->element[i], *parent = reply->element[i + 1], *pub = reply->element[i + 2];
+        if (id->type != REDIS_REPLY_STRING || parent->type != REDIS_REPLY_STRING || pub->type != REDIS_REPLY_STRING)
+            continue;
+        pg->ids[pg->num_comments] = to_u64(id->str, id->len);
+        pg->parents[pg->num_comments] = to_u64(parent->str, parent->len);
+        pg->publics[pg->num_comments] = pool_copy(pool, pub->str, pub->len);
+        pg->num_comments++;
+    }
     return 0;
 }
 
@@ -289,19 +306,17 @@ int store_comments_page(store_t *store, h2o_req_t *req, const store_share_ref_t 
         thread_key(store, pool, strcmp(sort, "top") == 0 ? STORE_KEY_ROOTS_TOP : STORE_KEY_ROOTS, thread);
     h2o_iovec_t tree = thread_key(store, pool, STORE_KEY_TREE, thread);
     h2o_iovec_t pend = thread_key(store, pool, STORE_KEY_PENDING, thread);
+    h2o_iovec_t pub = thread_key(store, pool, STORE_KEY_PUBLIC, thread);
     char lim[16];
     int ll = snprintf(lim, sizeof(lim), "%u", limit);
-    const char *argv[] = {th.base,
-                          cm.base,
-                          roots.base,
-                          tree.base,
-                          pend.base,
-                          sort,
-                          cursor.base ? cursor.base : "",
-                          lim,
-                          viewer.base ? viewer.base : ""};
-    size_t lens[] = {th.len, cm.len, roots.len, tree.len, pend.len, strlen(sort), cursor.len, (size_t)ll, viewer.len};
-    store_call_script(call, STORE_SCRIPT_comments_page, 5, 4, argv, lens);
+    const char *argv[] = {th.base,    cm.base,
+                          roots.base, tree.base,
+                          pend.base,  pub.base,
+                          sort,       cursor.base ? cursor.base : "",
+                          lim,        viewer.base ? viewer.base : ""};
+    size_t lens[] = {th.len,  cm.len,       roots.len,  tree.len,   pend.len,
+                     pub.len, strlen(sort), cursor.len, (size_t)ll, viewer.len};
+    store_call_script(call, STORE_SCRIPT_comments_page, 6, 4, argv, lens);
     return 0;
 }
 

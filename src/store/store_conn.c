@@ -351,8 +351,8 @@ void store_call_command(store_call_t *call, int argc, const char **argv, const s
 static void send_script(store_call_t *call, struct st_cmd_t *cmd, int as_eval)
 {
     int total = cmd->nkeys + cmd->nargs;
-    const char *argv[3 + 16];
-    size_t lens[3 + 16];
+    const char *argv[3 + 24];
+    size_t lens[3 + 24];
     char nk[12];
     int nkl = snprintf(nk, sizeof(nk), "%d", cmd->nkeys);
     size_t srclen;
@@ -378,8 +378,8 @@ void store_call_script(store_call_t *call, store_script_t script, int nkeys, int
                        const size_t *lens)
 {
     int total = nkeys + nargs;
-    if (total > 16)
-        abort(); /* programmer error: scripts take few arguments */
+    if (total > 24)
+        abort(); /* programmer error: scripts take few arguments (send_script's arrays hold 24) */
     struct st_cmd_t *cmd = calloc(1, sizeof(*cmd));
     if (cmd == NULL)
         abort();

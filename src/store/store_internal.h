@@ -46,8 +46,8 @@ void store_call_command(store_call_t *call, int argc, const char **argv, const s
 typedef enum {
 #define STORE_SCRIPTS(X)                                                                                               \
     X(share_hit)                                                                                                       \
-    X(limit_hit) X(comment_create) X(comments_page) X(comment_update) X(comment_vote) X(comment_locate)                \
-        X(comments_recent)
+    X(limit_hit)                                                                                                       \
+    X(comment_create) X(comments_page) X(comment_update) X(comment_vote) X(comment_locate) X(comments_recent)
 #define X(name) STORE_SCRIPT_##name,
     STORE_SCRIPTS(X)
 #undef X

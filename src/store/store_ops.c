@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include "core/core_error.h"
 #include "store/store_internal.h"
 
@@ -104,10 +105,11 @@ int store_comment_update(store_t *store, h2o_req_t *req, const store_share_ref_t
     if (call == NULL)
         return CORE_ERR_UNAVAILABLE;
     h2o_mem_pool_t *pool = &req->pool;
-    h2o_iovec_t k[] = {tkey(store, pool, STORE_KEY_THREAD, thread),  tkey(store, pool, STORE_KEY_COMMENTS, thread),
-                       tkey(store, pool, STORE_KEY_ROOTS, thread),   tkey(store, pool, STORE_KEY_ROOTS_TOP, thread),
-                       tkey(store, pool, STORE_KEY_TREE, thread),    tkey(store, pool, STORE_KEY_PENDING, thread),
-                       tkey(store, pool, STORE_KEY_APPROVED, thread)};
+    h2o_iovec_t k[] = {tkey(store, pool, STORE_KEY_THREAD, thread),    tkey(store, pool, STORE_KEY_COMMENTS, thread),
+                       tkey(store, pool, STORE_KEY_ROOTS, thread),     tkey(store, pool, STORE_KEY_ROOTS_TOP, thread),
+                       tkey(store, pool, STORE_KEY_TREE, thread),      tkey(store, pool, STORE_KEY_PENDING, thread),
+                       tkey(store, pool, STORE_KEY_APPROVED, thread),  tkey(store, pool, STORE_KEY_PUBLIC, thread),
+                       tkey(store, pool, STORE_KEY_PENDING_BY, thread)};
     struct timeval tv;
     gettimeofday(&tv, NULL);
     h2o_iovec_t sid = num(pool, id), now = num(pool, (unsigned long long)tv.tv_sec * 1000 + tv.tv_usec / 1000),
@@ -175,11 +177,12 @@ int store_comment_vote(store_t *store, h2o_req_t *req, const store_share_ref_t *
         return CORE_ERR_UNAVAILABLE;
     h2o_mem_pool_t *pool = &req->pool;
     h2o_iovec_t cm = tkey(store, pool, STORE_KEY_COMMENTS, thread), votes = tkey(store, pool, STORE_KEY_VOTES, thread),
-                top = tkey(store, pool, STORE_KEY_ROOTS_TOP, thread), sid = num(pool, id);
+                top = tkey(store, pool, STORE_KEY_ROOTS_TOP, thread), pub = tkey(store, pool, STORE_KEY_PUBLIC, thread),
+                th = tkey(store, pool, STORE_KEY_THREAD, thread), sid = num(pool, id);
     const char *v = value > 0 ? "1" : value < 0 ? "-1" : "0";
-    const char *argv[] = {cm.base, votes.base, top.base, sid.base, voter.base, v};
-    size_t lens[] = {cm.len, votes.len, top.len, sid.len, voter.len, strlen(v)};
-    store_call_script(call, STORE_SCRIPT_comment_vote, 3, 3, argv, lens);
+    const char *argv[] = {cm.base, votes.base, top.base, pub.base, th.base, sid.base, voter.base, v};
+    size_t lens[] = {cm.len, votes.len, top.len, pub.len, th.len, sid.len, voter.len, strlen(v)};
+    store_call_script(call, STORE_SCRIPT_comment_vote, 5, 3, argv, lens);
     return 0;
 }
 
@@ -191,10 +194,10 @@ int store_comment_locate(store_t *store, h2o_req_t *req, const store_share_ref_t
         return CORE_ERR_UNAVAILABLE;
     h2o_mem_pool_t *pool = &req->pool;
     h2o_iovec_t cm = tkey(store, pool, STORE_KEY_COMMENTS, thread), roots = tkey(store, pool, STORE_KEY_ROOTS, thread),
-                sid = num(pool, id), ps = num(pool, page_size);
-    const char *argv[] = {cm.base, roots.base, sid.base, ps.base};
-    size_t lens[] = {cm.len, roots.len, sid.len, ps.len};
-    store_call_script(call, STORE_SCRIPT_comment_locate, 2, 2, argv, lens);
+                pub = tkey(store, pool, STORE_KEY_PUBLIC, thread), sid = num(pool, id), ps = num(pool, page_size);
+    const char *argv[] = {cm.base, roots.base, pub.base, sid.base, ps.base};
+    size_t lens[] = {cm.len, roots.len, pub.len, sid.len, ps.len};
+    store_call_script(call, STORE_SCRIPT_comment_locate, 3, 2, argv, lens);
     return 0;
 }
 
@@ -216,7 +219,7 @@ int store_comments_recent(store_t *store, h2o_req_t *req, const store_share_ref_
 int store_thread_lock(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, bool locked, store_values_cb cb,
                       void *data)
 {
-    store_call_t *call = start(store, req, 2, cb, data);
+    store_call_t *call = start(store, req, 3, cb, data);
     if (call == NULL)
         return CORE_ERR_UNAVAILABLE;
     h2o_iovec_t th = tkey(store, &req->pool, STORE_KEY_THREAD, thread);
@@ -225,9 +228,33 @@ int store_thread_lock(store_t *store, h2o_req_t *req, const store_share_ref_t *t
         size_t lens[] = {4, th.len, 6, 1};
         store_call_command(call, 4, argv, lens);
     }
-    const char *argv[] = {"HSETNX", th.base, "url", thread->canonical.base};
-    size_t lens[] = {6, th.len, 3, thread->canonical.len};
+    {
+        const char *argv[] = {"HSETNX", th.base, "url", thread->canonical.base};
+        size_t lens[] = {6, th.len, 3, thread->canonical.len};
+        store_call_command(call, 4, argv, lens);
+    }
+    const char *argv[] = {"HINCRBY", th.base, "ver", "1"};
+    size_t lens[] = {7, th.len, 3, 1};
     store_call_command(call, 4, argv, lens);
+    return 0;
+}
+
+int store_thread_version(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, h2o_iovec_t viewer,
+                         store_values_cb cb, void *data)
+{
+    store_call_t *call = start(store, req, 2, cb, data);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    h2o_iovec_t th = tkey(store, &req->pool, STORE_KEY_THREAD, thread);
+    h2o_iovec_t pv = tkey(store, &req->pool, STORE_KEY_PENDING_BY, thread);
+    {
+        const char *argv[] = {"HGET", th.base, "ver"};
+        size_t lens[] = {4, th.len, 3};
+        store_call_command(call, 3, argv, lens);
+    }
+    const char *argv[] = {"HEXISTS", pv.base, viewer.base != NULL ? viewer.base : ""};
+    size_t lens[] = {7, pv.len, viewer.len};
+    store_call_command(call, 3, argv, lens);
     return 0;
 }
 

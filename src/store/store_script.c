@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
 #include "core/core_token.h"
@@ -9,6 +10,15 @@
     extern const size_t store_lua_##name##_len;
 STORE_SCRIPTS(X)
 #undef X
+extern const char store_lua_prelude[];
+extern const size_t store_lua_prelude_len;
+
+/* Scripts that render the public form of a comment get lua/prelude.lua in front of them. */
+static int needs_prelude(int script)
+{
+    return script == STORE_SCRIPT_comment_create || script == STORE_SCRIPT_comment_update ||
+           script == STORE_SCRIPT_comment_vote;
+}
 
 static struct {
     const char *src;
@@ -24,6 +34,18 @@ void store_script_init(void)
     STORE_SCRIPTS(X)
 #undef X
     for (int i = 0; i < STORE_SCRIPT__COUNT; ++i) {
+        if (needs_prelude(i)) {
+            size_t n = store_lua_prelude_len + 1 + scripts[i].len;
+            char *joined = malloc(n + 1);
+            if (joined == NULL)
+                abort();
+            memcpy(joined, store_lua_prelude, store_lua_prelude_len);
+            joined[store_lua_prelude_len] = '\n';
+            memcpy(joined + store_lua_prelude_len + 1, scripts[i].src, scripts[i].len);
+            joined[n] = '\0';
+            scripts[i].src = joined; /* lives for the process */
+            scripts[i].len = n;
+        }
         uint8_t md[20];
         unsigned int n = sizeof(md);
         EVP_Digest(scripts[i].src, scripts[i].len, md, &n, EVP_sha1(), NULL);

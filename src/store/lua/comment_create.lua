@@ -1,26 +1,29 @@
 -- comment_create: store one new comment and index it, atomically.
 -- KEYS[1] THREAD  KEYS[2] COMMENTS  KEYS[3] ROOTS  KEYS[4] ROOTS_TOP  KEYS[5] TREE  KEYS[6] PENDING  KEYS[7] DUPES
--- KEYS[8] APPROVED
+-- KEYS[8] APPROVED  KEYS[9] PUBLIC  KEYS[10] PENDING_BY
 --   (all share the thread's hash tag)
 -- ARGV[1] id  ARGV[2] parent id (0 = top level)  ARGV[3] status (approved|pending|spam)  ARGV[4] comment JSON
 -- ARGV[5] duplicate hash  ARGV[6] canonical URL  ARGV[7] title  ARGV[8] created (ms)
--- Returns 'ok', or an error word: 'locked' (thread locked), 'duplicate' (same e-mail and body in this thread),
--- 'parent' (the parent is gone or not approved any more).
+-- Returns {'ok', public JSON (see prelude)}, or {error word, ''}: 'locked' (thread locked), 'duplicate' (same e-mail
+-- and body in this thread), 'parent' (the parent is gone or not approved any more).
 -- Spam is stored but indexed nowhere in the thread; only the moderation queue (written by the caller) lists it.
 local id, parent, status = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 if redis.call('HGET', KEYS[1], 'locked') == '1' then
-    return 'locked'
+    return {'locked', ''}
 end
 if redis.call('SISMEMBER', KEYS[7], ARGV[5]) == 1 then
-    return 'duplicate'
+    return {'duplicate', ''}
 end
 if parent ~= 0 then
     local p = redis.call('HGET', KEYS[2], parent)
     if not p or cjson.decode(p).status ~= 'approved' then
-        return 'parent'
+        return {'parent', ''}
     end
 end
 redis.call('HSET', KEYS[2], id, ARGV[4])
+local rec = cjson.decode(ARGV[4])
+local pub = public_json(rec)
+redis.call('HSET', KEYS[9], id, pub)
 if status ~= 'spam' then
     redis.call('SADD', KEYS[7], ARGV[5])
 end
@@ -35,8 +38,10 @@ if status == 'approved' then
     redis.call('HINCRBY', KEYS[1], 'count', 1)
 elseif status == 'pending' then
     redis.call('ZADD', KEYS[6], id, id)
+    redis.call('HINCRBY', KEYS[10], rec.visitor, 1)
 end
+redis.call('HINCRBY', KEYS[1], 'ver', 1)
 if redis.call('HSETNX', KEYS[1], 'url', ARGV[6]) == 1 then
     redis.call('HSET', KEYS[1], 'title', ARGV[7], 'created', ARGV[8])
 end
-return 'ok'
+return {'ok', pub}

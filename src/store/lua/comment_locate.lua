@@ -1,7 +1,7 @@
 -- comment_locate: resolve a deep link #comment-<id> to the comment and the cursor of the page that holds it.
--- KEYS[1] COMMENTS  KEYS[2] ROOTS
+-- KEYS[1] COMMENTS  KEYS[2] ROOTS  KEYS[3] PUBLIC
 -- ARGV[1] id  ARGV[2] page size (oldest order)
--- Returns {comment JSON, cursor ('' = first page)} or {'', ''} when the comment is not visible.
+-- Returns {public JSON, cursor ('' = first page)} or {'', ''} when the comment is not visible.
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then
     return {'', ''}
@@ -24,8 +24,9 @@ if not rank then
 end
 local size = tonumber(ARGV[2])
 local start = math.floor(rank / size) * size
+local pub = redis.call('HGET', KEYS[3], ARGV[1]) or ''
 if start == 0 then
-    return {raw, ''}
+    return {pub, ''}
 end
 local prev = redis.call('ZRANGE', KEYS[2], start - 1, start - 1, 'WITHSCORES')
-return {raw, prev[2]}
+return {pub, prev[2]}

@@ -1,9 +1,12 @@
 -- comment_update: change one comment's status or text, keeping every index of the thread consistent.
 -- KEYS[1] THREAD  KEYS[2] COMMENTS  KEYS[3] ROOTS  KEYS[4] ROOTS_TOP  KEYS[5] TREE  KEYS[6] PENDING  KEYS[7] APPROVED
+-- KEYS[8] PUBLIC  KEYS[9] PENDING_BY
 -- ARGV[1] id  ARGV[2] action: approve | spam | pending | delete | edit
 -- ARGV[3] now (ms)  ARGV[4] edit-token hash ('' = moderator, no check)  ARGV[5] edit window end check: created must
 --   be >= this (ms; '0' = no window)  ARGV[6] new html (edit)  ARGV[7] new body (edit)  ARGV[8] status after an edit
--- Returns {result, old status, new status, e-mail hash, comment JSON after}; result is 'ok', 'missing', 'denied'
+-- ARGV[9] now as ISO 8601 (the edit time shown)
+-- Returns {result, old status, new status, e-mail hash, comment JSON after, public JSON after}; result is 'ok',
+-- 'missing', 'denied'
 -- (wrong token or window over) or 'same' (nothing to do).
 -- Visibility: approved comments are in ROOTS/ROOTS_TOP (top level) or TREE (replies) and in APPROVED, counted in
 -- THREAD.count; pending ones in PENDING; spam nowhere. A deleted comment that still has visible replies stays as
@@ -12,13 +15,13 @@
 local id, action, now = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local raw = redis.call('HGET', KEYS[2], id)
 if not raw then
-    return {'missing', '', '', '', ''}
+    return {'missing', '', '', '', '', ''}
 end
 local c = cjson.decode(raw)
 local old = c.status
 if ARGV[4] ~= '' then
     if c.edit ~= ARGV[4] or c.created < tonumber(ARGV[5]) or old == 'deleted' or old == 'spam' then
-        return {'denied', old, old, c.ehash or '', raw}
+        return {'denied', old, old, c.ehash or '', raw, ''}
     end
 end
 local function tree_member(parent, child)
@@ -54,7 +57,7 @@ elseif action == 'delete' then new = 'deleted'
 elseif action == 'edit' then new = ARGV[8]
 end
 if new == old and action ~= 'edit' then
-    return {'same', old, new, c.ehash or '', raw}
+    return {'same', old, new, c.ehash or '', raw, public_json(c)}
 end
 -- Leave the old state.
 if old == 'approved' then
@@ -62,6 +65,7 @@ if old == 'approved' then
     if new ~= 'approved' and not (new == 'deleted' and has_replies()) then hide() end
 elseif old == 'pending' then
     redis.call('ZREM', KEYS[6], id)
+    if redis.call('HINCRBY', KEYS[9], c.visitor, -1) <= 0 then redis.call('HDEL', KEYS[9], c.visitor) end
 elseif old == 'deleted' then
     hide()
 end
@@ -71,6 +75,7 @@ if new == 'approved' then
     redis.call('HINCRBY', KEYS[1], 'count', 1)
 elseif new == 'pending' then
     redis.call('ZADD', KEYS[6], id, id)
+    redis.call('HINCRBY', KEYS[9], c.visitor, 1)
 elseif new == 'deleted' then
     c.html = ''
     c.body = ''
@@ -84,8 +89,12 @@ if action == 'edit' then
     c.html = ARGV[6]
     c.body = ARGV[7]
     c.edited = now
+    c.edited_iso = ARGV[9]
 end
 c.status = new
 local after = cjson.encode(c)
 redis.call('HSET', KEYS[2], id, after)
-return {'ok', old, new, c.ehash or '', after}
+local pub = public_json(c)
+redis.call('HSET', KEYS[8], id, pub)
+redis.call('HINCRBY', KEYS[1], 'ver', 1)
+return {'ok', old, new, c.ehash or '', after, pub}
