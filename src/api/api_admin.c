@@ -172,7 +172,7 @@ static void on_updated(h2o_req_t *req, int err, const store_value_t *v, size_t n
 {
     struct st_act_t *a = data;
     api_req_t *r = a->r;
-    if (err != 0 || n < 1 || v[0].type != STORE_ARR || v[0].num_items != 5) {
+    if (err != 0 || n < 1 || v[0].type != STORE_ARR || v[0].num_items != 6) {
         api_reply_error(r, err != 0 ? err : CORE_ERR_UNAVAILABLE, NULL, NULL);
         return;
     }

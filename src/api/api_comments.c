@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <openssl/evp.h>
 #include "core/core_error.h"
 #include "core/core_html.h"
 #include "core/core_token.h"
@@ -596,8 +597,22 @@ static void on_precheck(h2o_req_t *req, int err, const store_precheck_t *res, vo
     core_hex_encode(th, sizeof(th), th_hex);
     c->edit_token = h2o_iovec_init(tok64, toklen);
 
-    char avatar[64], created_iso[32];
-    snprintf(avatar, sizeof(avatar), "/avatar/%.*s.svg", (int)c->avatar_hash.len, c->avatar_hash.base);
+    char avatar[96], created_iso[32];
+    if (site->gravatar) {
+        /* Only when the site opts in: Gravatar's URL needs the unkeyed MD5 of the address, and the reader's browser
+         * then asks a third party. */
+        uint8_t md[16];
+        unsigned int mdlen = sizeof(md);
+        char *lower = h2o_mem_alloc_pool(&req->pool, c->email_len);
+        for (size_t i = 0; i < c->email_len; ++i)
+            lower[i] = (char)tolower((unsigned char)c->email[i]);
+        EVP_Digest(lower, c->email_len, md, &mdlen, EVP_md5(), NULL);
+        char hex[33];
+        core_hex_encode(md, sizeof(md), hex);
+        snprintf(avatar, sizeof(avatar), "https://www.gravatar.com/avatar/%s?d=identicon&s=80", hex);
+    } else {
+        snprintf(avatar, sizeof(avatar), "/avatar/%.*s.svg", (int)c->avatar_hash.len, c->avatar_hash.base);
+    }
     iso8601(c->created, created_iso);
     c->stored = json_pack(
         "{s:I,s:I,s:I,s:s%,s:s%,s:o,s:s%,s:s,s:I,s:I,s:s,s:i,s:i,s:s%,s:I,s:s,s:s,s:I,s:b}", "id", (json_int_t)c->id,
@@ -837,7 +852,7 @@ static void on_author_update(h2o_req_t *req, int err, const store_value_t *v, si
 {
     struct st_target_t *t = data;
     api_req_t *r = t->r;
-    if (err != 0 || n < 1 || v[0].type != STORE_ARR || v[0].num_items != 5) {
+    if (err != 0 || n < 1 || v[0].type != STORE_ARR || v[0].num_items != 6) {
         api_reply_error(r, err != 0 ? err : CORE_ERR_UNAVAILABLE, NULL, NULL);
         return;
     }

@@ -114,7 +114,15 @@ int store_comment_update(store_t *store, h2o_req_t *req, const store_share_ref_t
     gettimeofday(&tv, NULL);
     h2o_iovec_t sid = num(pool, id), now = num(pool, (unsigned long long)tv.tv_sec * 1000 + tv.tv_usec / 1000),
                 win = num(pool, window_start_ms);
+    /* The edit time as the public JSON shows it (same form as created_iso: UTC, milliseconds). */
+    char iso[32];
+    time_t secs = tv.tv_sec;
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    size_t il = strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%S", &tm);
+    il += (size_t)snprintf(iso + il, sizeof(iso) - il, ".%03uZ", (unsigned)(tv.tv_usec / 1000));
     const char *st = new_status != NULL ? new_status : "";
+    /* Nine keys and nine arguments, in comment_update.lua's order. */
     const char *argv[] = {k[0].base,
                           k[1].base,
                           k[2].base,
@@ -122,6 +130,8 @@ int store_comment_update(store_t *store, h2o_req_t *req, const store_share_ref_t
                           k[4].base,
                           k[5].base,
                           k[6].base,
+                          k[7].base,
+                          k[8].base,
                           sid.base,
                           names[action],
                           now.base,
@@ -129,11 +139,27 @@ int store_comment_update(store_t *store, h2o_req_t *req, const store_share_ref_t
                           win.base,
                           html.base ? html.base : "",
                           body.base ? body.base : "",
-                          st};
-    size_t lens[] = {
-        k[0].len, k[1].len,      k[2].len, k[3].len, k[4].len, k[5].len,  k[6].len, sid.len, strlen(names[action]),
-        now.len,  edit_hash.len, win.len,  html.len, body.len, strlen(st)};
-    store_call_script(call, STORE_SCRIPT_comment_update, 7, 8, argv, lens);
+                          st,
+                          iso};
+    size_t lens[] = {k[0].len,
+                     k[1].len,
+                     k[2].len,
+                     k[3].len,
+                     k[4].len,
+                     k[5].len,
+                     k[6].len,
+                     k[7].len,
+                     k[8].len,
+                     sid.len,
+                     strlen(names[action]),
+                     now.len,
+                     edit_hash.len,
+                     win.len,
+                     html.len,
+                     body.len,
+                     strlen(st),
+                     il};
+    store_call_script(call, STORE_SCRIPT_comment_update, 9, 9, argv, lens);
     return 0;
 }
 
@@ -194,10 +220,11 @@ int store_comment_locate(store_t *store, h2o_req_t *req, const store_share_ref_t
         return CORE_ERR_UNAVAILABLE;
     h2o_mem_pool_t *pool = &req->pool;
     h2o_iovec_t cm = tkey(store, pool, STORE_KEY_COMMENTS, thread), roots = tkey(store, pool, STORE_KEY_ROOTS, thread),
-                pub = tkey(store, pool, STORE_KEY_PUBLIC, thread), sid = num(pool, id), ps = num(pool, page_size);
-    const char *argv[] = {cm.base, roots.base, pub.base, sid.base, ps.base};
-    size_t lens[] = {cm.len, roots.len, pub.len, sid.len, ps.len};
-    store_call_script(call, STORE_SCRIPT_comment_locate, 3, 2, argv, lens);
+                pub = tkey(store, pool, STORE_KEY_PUBLIC, thread), ap = tkey(store, pool, STORE_KEY_APPROVED, thread),
+                sid = num(pool, id), ps = num(pool, page_size);
+    const char *argv[] = {cm.base, roots.base, pub.base, ap.base, sid.base, ps.base};
+    size_t lens[] = {cm.len, roots.len, pub.len, ap.len, sid.len, ps.len};
+    store_call_script(call, STORE_SCRIPT_comment_locate, 4, 2, argv, lens);
     return 0;
 }
 

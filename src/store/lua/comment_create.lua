@@ -41,7 +41,10 @@ elseif status == 'pending' then
     redis.call('HINCRBY', KEYS[10], rec.visitor, 1)
 end
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
-if redis.call('HSETNX', KEYS[1], 'url', ARGV[6]) == 1 then
-    redis.call('HSET', KEYS[1], 'title', ARGV[7], 'created', ARGV[8])
+-- The first stored comment creates the thread and gives it its title. 'url' is not the marker: an admin lock of a
+-- thread nobody has commented on yet writes it (and 'locked') before any comment.
+redis.call('HSETNX', KEYS[1], 'url', ARGV[6])
+if redis.call('HSETNX', KEYS[1], 'created', ARGV[8]) == 1 then
+    redis.call('HSET', KEYS[1], 'title', ARGV[7])
 end
 return {'ok', pub}

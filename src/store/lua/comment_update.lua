@@ -54,7 +54,10 @@ if action == 'approve' then new = 'approved'
 elseif action == 'spam' then new = 'spam'
 elseif action == 'pending' then new = 'pending'
 elseif action == 'delete' then new = 'deleted'
-elseif action == 'edit' then new = ARGV[8]
+elseif action == 'edit' then
+    -- An edit may send an approved comment back to the queue (the links rule) but never releases a waiting one:
+    -- only a moderator's approve does, whatever the edited text would get as a new comment.
+    if old == 'pending' then new = 'pending' else new = ARGV[8] end
 end
 if new == old and action ~= 'edit' then
     return {'same', old, new, c.ehash or '', raw, public_json(c)}
@@ -90,6 +93,27 @@ if action == 'edit' then
     c.body = ARGV[7]
     c.edited = now
     c.edited_iso = ARGV[9]
+end
+-- A placeholder is kept only while it holds replies: when its last reply leaves the thread, it leaves too (and so
+-- on upwards). Not counted, so the count does not change.
+local pid = c.parent
+for _ = 1, 12 do
+    if pid == 0 then break end
+    local praw = redis.call('HGET', KEYS[2], pid)
+    if not praw then break end
+    local p = cjson.decode(praw)
+    local pfx = string.format('%010d:', pid)
+    if p.status ~= 'deleted' or #redis.call('ZRANGEBYLEX', KEYS[5], '[' .. pfx, '[' .. pfx .. '\255', 'LIMIT', 0, 1) > 0 then
+        break
+    end
+    if p.parent == 0 then
+        redis.call('ZREM', KEYS[3], pid)
+        redis.call('ZREM', KEYS[4], pid)
+    else
+        redis.call('ZREM', KEYS[5], tree_member(p.parent, pid))
+    end
+    redis.call('ZREM', KEYS[7], pid)
+    pid = p.parent
 end
 c.status = new
 local after = cjson.encode(c)
