@@ -82,8 +82,8 @@ static void on_list(h2o_req_t *req, int err, const store_value_t *v, size_t n, v
             json_decref(c);
             continue; /* stale queue entry */
         }
-        /* Admins see the e-mail; the visitor hash and the edit-token hash stay inside. */
-        json_object_del(c, "visitor");
+        /* Admins see the e-mail and the visitor hash (to ban a visitor: a daily-keyed hash, never an IP); the
+         * edit-token hash stays inside. */
         json_object_del(c, "edit");
         json_object_set_new(c, "ref", json_stringn(member->str.base, member->str.len));
         json_object_set_new(c, "thread", json_stringn(url->str.base, url->str.len));
@@ -156,7 +156,6 @@ static void on_moved(h2o_req_t *req, int err, const store_value_t *v, size_t n, 
         api_reply_error(a->r, err, NULL, NULL);
         return;
     }
-    json_object_del(c, "visitor");
     json_object_del(c, "edit");
     json_object_set_new(c, "ref", json_stringn(a->member.base, a->member.len));
     api_reply_json(a->r, 200, json_pack("{s:o}", "comment", c));

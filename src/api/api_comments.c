@@ -301,7 +301,7 @@ static void on_page(h2o_req_t *req, int err, const store_page_t *page, void *dat
     json_t *thread =
         json_pack("{s:s%,s:o,s:I,s:b}", "url", page->exists ? page->url.base : l->thread.ref.canonical.base,
                   page->exists ? page->url.len : l->thread.ref.canonical.len, "title",
-                  page->title.base != NULL ? json_stringn(page->title.base, page->title.len) : json_null(), "count",
+                  page->title.len != 0 ? json_stringn(page->title.base, page->title.len) : json_null(), "count",
                   (json_int_t)page->count, "locked", page->locked);
     h2o_iovec_t head = api_json_dump(&req->pool, thread);
     json_decref(thread);
@@ -1034,7 +1034,8 @@ static void on_recent(h2o_req_t *req, int err, const store_value_t *v, size_t n,
     h2o_mem_pool_t *pool = &req->pool;
     size_t cap = 8192;
     h2o_iovec_t out = h2o_iovec_init(h2o_mem_alloc_pool(pool, cap), 0);
-    h2o_iovec_t title = h2o_iovec_init(H2O_STRLIT("Comments"));
+    /* Untitled threads are named by their URL. */
+    h2o_iovec_t title = t->thread.ref.canonical;
     const store_value_t *th = &v[0].items[0];
     for (size_t i = 0; th->type == STORE_ARR && i + 1 < th->num_items; i += 2)
         if (h2o_memis(th->items[i].str.base, th->items[i].str.len, H2O_STRLIT("title")) && th->items[i + 1].str.len)

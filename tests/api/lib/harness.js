@@ -171,9 +171,14 @@ function devCert() {
   return certCache;
 }
 
-// Builds a YAML config. `extra` is appended verbatim (top-level keys), `limits` overrides limit classes.
+// A YAML scalar: numbers and booleans as they are, strings double-quoted (JSON strings are valid YAML).
+const yamlScalar = (v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(String(v)));
+
+// Builds a YAML config. `extra` is appended verbatim (top-level keys), `limits` overrides limit classes. A site may
+// carry more keys than id and origins (moderation, max_depth, edit_window_s, ...): each is written as a scalar
+// under the site. `comments` (an object of scalars) becomes the top-level comments: section.
 function configYaml({ port, tlsPort, redisUrl, dataDir, sites, limits, timeoutMs = 500, threads = 2, prefix = 't:',
-  extra = '' }) {
+  comments, extra = '' }) {
   const cert = tlsPort ? devCert() : null;
   const siteList = sites || [{ id: 'blog', origins: ['https://blog.example', 'http://127.0.0.1:9'] }];
   let y = 'listen:\n';
@@ -185,10 +190,17 @@ function configYaml({ port, tlsPort, redisUrl, dataDir, sites, limits, timeoutMs
   for (const s of siteList) {
     y += `  - id: ${s.id}\n    origins:\n`;
     for (const o of s.origins) y += `      - "${o}"\n`;
+    for (const [k, v] of Object.entries(s)) {
+      if (k !== 'id' && k !== 'origins' && v !== undefined) y += `    ${k}: ${yamlScalar(v)}\n`;
+    }
   }
   const lim = { read: [100000, 60], write: [100000, 60], share: [100000, 60], ...(limits || {}) };
   y += 'limits:\n';
   for (const [k, [n, w]] of Object.entries(lim)) y += `  ${k}:\n    requests: ${n}\n    window_s: ${w}\n`;
+  if (comments) {
+    y += 'comments:\n';
+    for (const [k, v] of Object.entries(comments)) y += `  ${k}: ${yamlScalar(v)}\n`;
+  }
   return y + extra;
 }
 
