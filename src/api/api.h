@@ -76,6 +76,14 @@ uint32_t api_seconds_to_midnight(void);
 /** True when the User-Agent is missing or looks like a crawler, bot, or HTTP library. */
 bool api_is_bot(api_req_t *r);
 
+/**
+ * Whether the comma-separated LIST (whitespace around items allowed) holds ITEM byte for byte. Not
+ * h2o_contains_token, which lower-cases the list but not the item: methods and entity tags are case-sensitive
+ * (RFC 9110, 9.1 and 8.8.3). With ETAGS, "*" matches anything and a "W/" prefix is ignored (weak comparison, as
+ * If-None-Match wants, RFC 9110, 13.1.2).
+ */
+bool api_list_has(h2o_iovec_t list, const char *item, size_t len, bool etags);
+
 /* --- api_pagecache.c: rendered comment pages, validated by the thread's version --- */
 /** Creates a cache holding at most MAX_BYTES. */
 api_pagecache_t *api_pagecache_create(size_t max_bytes);

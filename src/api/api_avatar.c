@@ -6,12 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "core/core_error.h"
+#include "core/core_token.h"
 #include "api/api.h"
-
-static int hexval(char c)
-{
-    return c <= '9' ? c - '0' : c - 'a' + 10;
-}
 
 void api_avatar_get(api_req_t *r)
 {
@@ -25,7 +21,7 @@ void api_avatar_get(api_req_t *r)
     }
     uint8_t b[16];
     for (int i = 0; i < 16; ++i)
-        b[i] = (uint8_t)(hexval(name.base[2 * i]) << 4 | hexval(name.base[2 * i + 1]));
+        b[i] = (uint8_t)(core_hex_value(name.base[2 * i]) << 4 | core_hex_value(name.base[2 * i + 1]));
     /* Hue from the hash; saturation and lightness fixed so every avatar has contrast on light and dark themes. */
     unsigned hue = (unsigned)(b[0] << 8 | b[1]) % 360;
     char svg[4096];

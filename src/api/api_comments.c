@@ -442,6 +442,21 @@ void api_comments_list(api_req_t *r)
         api_reply_error(r, err, NULL, NULL);
 }
 
+/* Trims BODY, checks 1..10,000 characters and sanitises it into the pool; replies 422 and returns -1 otherwise. */
+static int sanitized_or_reply(api_req_t *r, const char **body, size_t *len, h2o_iovec_t *html)
+{
+    trim(body, len);
+    if (*len == 0 || core_utf8_length(*body, *len) > 10000) {
+        api_reply_error(r, CORE_ERR_INVALID, "body", "Write a comment of 1 to 10,000 characters.");
+        return -1;
+    }
+    size_t hlen;
+    char *out = core_html_sanitize(*body, *len, &hlen);
+    *html = h2o_strdup(&r->req->pool, out, hlen);
+    free(out);
+    return 0;
+}
+
 /* --- POST /api/v1/comments/preview --- */
 
 void api_comments_preview(api_req_t *r)
@@ -455,15 +470,10 @@ void api_comments_preview(api_req_t *r)
         api_reply_json_error(r, &jerr);
         return;
     }
-    trim(&body, &len);
-    if (len == 0 || core_utf8_length(body, len) > 10000) {
-        api_reply_error(r, CORE_ERR_INVALID, "body", "Write a comment of 1 to 10,000 characters.");
+    h2o_iovec_t html;
+    if (sanitized_or_reply(r, &body, &len, &html) != 0)
         return;
-    }
-    size_t hlen;
-    char *html = core_html_sanitize(body, len, &hlen);
-    json_t *o = json_pack("{s:s%}", "html", html, hlen);
-    free(html);
+    json_t *o = json_pack("{s:s%}", "html", html.base, html.len);
     api_reply_json(r, 200, o);
 }
 
@@ -693,15 +703,8 @@ void api_comments_create(api_req_t *r)
             return;
         }
     }
-    trim(&c->body, &c->body_len);
-    if (c->body_len == 0 || core_utf8_length(c->body, c->body_len) > 10000) {
-        api_reply_error(r, CORE_ERR_INVALID, "body", "Write a comment of 1 to 10,000 characters.");
+    if (sanitized_or_reply(r, &c->body, &c->body_len, &c->html) != 0)
         return;
-    }
-    size_t hlen;
-    char *html = core_html_sanitize(c->body, c->body_len, &hlen);
-    c->html = h2o_strdup(&r->req->pool, html, hlen);
-    free(html);
     c->links = core_html_count_links(c->html.base, c->html.len);
     c->spam = (hp != NULL && hp_len != 0) || !form_token_ok(r, form_token, form_len, c->thread.ref.canonical);
     c->created = now_ms();
@@ -927,15 +930,8 @@ void api_comments_edit(api_req_t *r)
     struct st_target_t *t = target_or_reply(r);
     if (t == NULL)
         return;
-    trim(&body, &len);
-    if (len == 0 || core_utf8_length(body, len) > 10000) {
-        api_reply_error(r, CORE_ERR_INVALID, "body", "Write a comment of 1 to 10,000 characters.");
+    if (sanitized_or_reply(r, &body, &len, &t->html) != 0)
         return;
-    }
-    size_t hlen;
-    char *html = core_html_sanitize(body, len, &hlen);
-    t->html = h2o_strdup(&r->req->pool, html, hlen);
-    free(html);
     t->body = h2o_strdup(&r->req->pool, body, len);
     /* Moderation rules again: an edit that adds a second link waits under the "links" policy; "all" always waits. */
     const char *status = "approved";

@@ -11,14 +11,6 @@
 
 #define MAX_QUERY_PARAMS 256
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Percent-decodes S (with '+' as space) into the pool; refuses malformed escapes and NUL bytes. */
 static int decode_component(h2o_mem_pool_t *pool, const char *s, size_t len, h2o_iovec_t *out)
 {
@@ -30,7 +22,7 @@ static int decode_component(h2o_mem_pool_t *pool, const char *s, size_t len, h2o
             c = ' ';
         } else if (c == '%') {
             int hi, lo;
-            if (i + 2 >= len || (hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0)
+            if (i + 2 >= len || (hi = core_hex_value(s[i + 1])) < 0 || (lo = core_hex_value(s[i + 2])) < 0)
                 return -1;
             c = hi << 4 | lo;
             i += 2;
@@ -293,6 +285,26 @@ bool api_is_bot(api_req_t *r)
         for (size_t p = 0; p + nl <= ua.len; ++p)
             if (strncasecmp(ua.base + p, needles[k], nl) == 0)
                 return true;
+    }
+    return false;
+}
+
+bool api_list_has(h2o_iovec_t list, const char *item, size_t len, bool etags)
+{
+    const char *p = list.base, *end = list.base + list.len;
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p)), *stop = comma != NULL ? comma : end, *e = stop;
+        while (p < e && (*p == ' ' || *p == '\t'))
+            ++p;
+        while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+            --e;
+        if (etags && e - p == 1 && *p == '*')
+            return true;
+        if (etags && e - p >= 2 && p[0] == 'W' && p[1] == '/')
+            p += 2;
+        if (h2o_memis(p, (size_t)(e - p), item, len))
+            return true;
+        p = stop + 1;
     }
     return false;
 }

@@ -133,28 +133,6 @@ struct st_get_t {
     size_t n;
 };
 
-/* If-None-Match (RFC 9110, 13.1.2): "*" or a comma-separated list of entity tags compared weakly, i.e. a "W/"
- * prefix is ignored. Byte-exact otherwise: h2o_contains_token would lower-case the header's tags but not ours. */
-static bool etag_matches(h2o_iovec_t header, const char *etag, size_t etag_len)
-{
-    const char *p = header.base, *end = header.base + header.len;
-    while (p < end) {
-        const char *comma = memchr(p, ',', (size_t)(end - p)), *stop = comma != NULL ? comma : end, *e = stop;
-        while (p < e && (*p == ' ' || *p == '\t'))
-            ++p;
-        while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-            --e;
-        if (e - p == 1 && *p == '*')
-            return true;
-        if (e - p >= 2 && p[0] == 'W' && p[1] == '/')
-            p += 2;
-        if (h2o_memis(p, (size_t)(e - p), etag, etag_len))
-            return true;
-        p = stop + 1;
-    }
-    return false;
-}
-
 static void reply_counts(struct st_get_t *g, const store_share_counts_t *counts, size_t n)
 {
     api_req_t *r = g->r;
@@ -191,7 +169,7 @@ static void reply_counts(struct st_get_t *g, const store_share_counts_t *counts,
     ssize_t inm = h2o_find_header(&req->headers, H2O_TOKEN_IF_NONE_MATCH, -1);
     if (inm >= 0) {
         h2o_iovec_t v = req->headers.entries[inm].value;
-        if (etag_matches(v, etag, el)) {
+        if (api_list_has(v, etag, el, true)) {
             req->res.status = 304;
             req->res.reason = "Not Modified";
             h2o_send_inline(req, NULL, 0);

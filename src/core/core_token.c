@@ -107,7 +107,7 @@ int core_memeq_ct(const void *a, const void *b, size_t len)
     return CRYPTO_memcmp(a, b, len) == 0;
 }
 
-static int hexdigit(char c)
+int core_hex_value(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -172,7 +172,7 @@ int core_secret_load(const char *path, uint8_t out[CORE_TOKEN_BYTES], char *errb
         return CORE_ERR_INVALID;
     }
     for (size_t i = 0; i < CORE_TOKEN_BYTES; ++i) {
-        int hi = hexdigit(hex[2 * i]), lo = hexdigit(hex[2 * i + 1]);
+        int hi = core_hex_value(hex[2 * i]), lo = core_hex_value(hex[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             snprintf(errbuf, errlen, "secret_file %s: want 64 hex digits", path);
             return CORE_ERR_INVALID;

@@ -21,6 +21,8 @@ size_t core_hex_encode(const uint8_t *in, size_t len, char *out);
 size_t core_base64url_encode(const uint8_t *in, size_t len, char *out);
 /** Decodes unpadded base64url; returns the number of bytes or -1 on a bad character or if OUTCAP is too small. */
 long core_base64url_decode(const char *in, size_t len, uint8_t *out, size_t outcap);
+/** Value of one hex digit (either case), or -1. */
+int core_hex_value(int c);
 /** Constant-time comparison of two equal-length buffers; 1 when equal. */
 int core_memeq_ct(const void *a, const void *b, size_t len);
 

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <idn2.h>
 #include "core/core_error.h"
+#include "core/core_token.h"
 #include "core/core_url.h"
 
 /* Percent-encoding at most triples a component, so this holds any normalised path or query of an accepted input. */
@@ -81,17 +82,6 @@ static bool is_unreserved(unsigned char c)
 static bool is_kept_raw(unsigned char c)
 {
     return is_unreserved(c) || (c != '\0' && strchr("!$&'()*+,;=:@/?", c) != NULL);
-}
-
-static int hex_value(unsigned char c)
-{
-    if (is_digit(c))
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 static bool ascii_case_equal(const char *a, const char *b, size_t n)
@@ -350,10 +340,10 @@ static size_t normalise_percent(const char *s, size_t n, char *dst)
 
     for (size_t i = 0; i < n; ++i) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '%' && i + 2 < n && hex_value((unsigned char)s[i + 1]) >= 0 &&
-            hex_value((unsigned char)s[i + 2]) >= 0) {
+        if (c == '%' && i + 2 < n && core_hex_value((unsigned char)s[i + 1]) >= 0 &&
+            core_hex_value((unsigned char)s[i + 2]) >= 0) {
             unsigned char v =
-                (unsigned char)(hex_value((unsigned char)s[i + 1]) * 16 + hex_value((unsigned char)s[i + 2]));
+                (unsigned char)(core_hex_value((unsigned char)s[i + 1]) * 16 + core_hex_value((unsigned char)s[i + 2]));
             i += 2;
             if (is_unreserved(v)) {
                 dst[o++] = (char)v;

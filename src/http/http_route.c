@@ -125,25 +125,6 @@ static h2o_iovec_t allowed_methods(h2o_req_t *req, h2o_iovec_t path)
     return h2o_strdup(&req->pool, buf, n);
 }
 
-/* Whether the comma-separated LIST (optional whitespace around items) holds ITEM exactly. Not h2o_contains_token:
- * that lower-cases the list's items but not the needle, so "POST" would never match, and method names are
- * case-sensitive anyway (RFC 9110, 9.1). */
-static bool list_has(h2o_iovec_t list, h2o_iovec_t item)
-{
-    const char *p = list.base, *end = list.base + list.len;
-    while (p < end) {
-        const char *comma = memchr(p, ',', (size_t)(end - p)), *stop = comma != NULL ? comma : end, *e = stop;
-        while (p < e && (*p == ' ' || *p == '\t'))
-            ++p;
-        while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-            --e;
-        if (h2o_memis(p, (size_t)(e - p), item.base, item.len))
-            return true;
-        p = stop + 1;
-    }
-    return false;
-}
-
 static void preflight(api_req_t *r, h2o_iovec_t allow)
 {
     h2o_req_t *req = r->req;
@@ -153,7 +134,7 @@ static void preflight(api_req_t *r, h2o_iovec_t allow)
         api_reply_error(r, CORE_ERR_ORIGIN_NOT_ALLOWED, NULL, NULL);
         return;
     }
-    if (want.len == 0 || !list_has(allow, want)) {
+    if (want.len == 0 || !api_list_has(allow, want.base, want.len, false)) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow.base, allow.len);
         api_reply_error(r, CORE_ERR_METHOD_NOT_ALLOWED, NULL, NULL);
         return;

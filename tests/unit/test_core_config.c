@@ -786,11 +786,11 @@ static void test_load_empty_file(void **state)
 /* The sample config must load, and must be what the quick start describes. */
 static void test_sample_config(void **state)
 {
-    const char *data = getenv("PARLEY_TEST_DATA");
+    const char *root = getenv("PARLEY_SOURCE_DIR");
     char path[1024], err[512];
     core_config_t *cfg = NULL;
-    if (data != NULL) {
-        snprintf(path, sizeof(path), "%s/../../../conf/parley.yaml", data);
+    if (root != NULL) {
+        snprintf(path, sizeof(path), "%s/conf/parley.yaml", root);
     } else {
         /* Run outside ctest: find the file from this source file's location (tests/unit/). */
         const char *slash = strrchr(__FILE__, '/');
