@@ -134,7 +134,8 @@ int main(int argc, char **argv)
     for (size_t l = 0; l < cfg->num_listen; ++l)
         core_log_info("parleyd %s listening on %s://%s:%u/ (%zu worker threads)", PARLEY_VERSION,
                       cfg->listen[l].tls_cert != NULL ? "https" : "http", cfg->listen[l].host, cfg->listen[l].port, n);
-    core_log_info("open %s/ in a browser; stop with Ctrl-C", cfg->public_url);
+    core_log_info("try: curl '%s/api/v1/shares?site=%s&url=%s/story' (the README lists the API); stop with Ctrl-C",
+                  cfg->public_url, cfg->sites[0].id, cfg->sites[0].origins[0]);
 
     for (;;) {
         int sig = 0;
