@@ -177,15 +177,23 @@ test('edits re-run moderation: on "links" a second link sends an approved commen
     [[made.comment.id, 'approved', '<p>no links any more</p>'], [made.comment.id + 1, 'approved', '<p>a bystander</p>']]);
   assert.equal(g.json.thread.count, 2);
 
-  // A reply under a comment sent back to the queue is not shown, so it cannot be deep-linked either.
+  // A comment with replies sent back to the queue stays as a placeholder (no author, no text, "awaiting
+  // moderation"), so the replies below it keep their place, their count and their deep links.
   const root2 = await c.create({ site: 'links', url, body: 'second root' }, { ua: author });
   const under = await c.create({ site: 'links', url, parent: root2.comment.id, body: 'reply under it' }, { ua: ua('replier') });
   assert.equal((await c.one('links', url, under.comment.id)).status, 200);
   const held = await c.edit('links', url, root2.comment.id, 'https://a.example/ https://b.example/', root2.edit_token, { ua: author });
   assert.equal(held.json.comment.status, 'pending');
+  assert.equal(held.json.comment.html, '', 'held for moderation: its new text is not shown yet');
   g = await c.thread('links', url, { ua: ua('reader') });
-  assert.ok(!flatten(g.json.comments).some((x) => x.id === under.comment.id), 'the reply is not shown');
-  assertError(await c.one('links', url, under.comment.id), 404, 'not_found', 'id', 'deep link below a pending comment');
+  const ph = flatten(g.json.comments).find((x) => x.id === root2.comment.id);
+  assert.ok(ph, 'the held comment stays as a placeholder for its reply');
+  assert.deepEqual([ph.status, ph.author, ph.html], ['pending', null, '']);
+  assert.ok(!JSON.stringify(g.json).includes('https://a.example/'), 'the held text is not public');
+  assert.deepEqual(ph.replies.map((x) => x.id), [under.comment.id], 'the reply is still shown under it');
+  assert.equal(g.json.thread.count, flatten(g.json.comments).filter((x) => x.status === 'approved').length,
+    'the count is what is shown');
+  assert.equal((await c.one('links', url, under.comment.id)).status, 200, 'the reply can still be deep-linked');
 });
 
 test('an edit does not release a comment held by "first" or "all" moderation', async () => {

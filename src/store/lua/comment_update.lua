@@ -11,7 +11,9 @@
 -- Visibility: approved comments are in ROOTS/ROOTS_TOP (top level) or TREE (replies) and in APPROVED, counted in
 -- THREAD.count; pending ones in PENDING; spam nowhere. A deleted comment that still has visible replies stays as
 -- a placeholder (status 'deleted', text gone) so its replies keep their place; without replies it leaves every
--- index. Its stored JSON is kept with the text removed, for the moderation log.
+-- index. Its stored JSON is kept with the text removed, for the moderation log. The same holds for an approved
+-- comment with replies that is marked spam or sent back to pending (flag `placeholder`): shown as deleted, not
+-- counted, its replies unaffected. A deleted comment cannot be approved, hidden or edited again ('missing').
 local id, action, now = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local raw = redis.call('HGET', KEYS[2], id)
 if not raw then
@@ -49,6 +51,10 @@ local function show()
     end
     redis.call('ZADD', KEYS[7], id, id)
 end
+-- A deleted comment's text is gone: there is nothing to approve, hide or edit any more.
+if old == 'deleted' and action ~= 'delete' then
+    return {'missing', '', '', '', '', ''}
+end
 local new = old
 if action == 'approve' then new = 'approved'
 elseif action == 'spam' then new = 'spam'
@@ -62,10 +68,13 @@ end
 if new == old and action ~= 'edit' then
     return {'same', old, new, c.ehash or '', raw, public_json(c)}
 end
--- Leave the old state.
+-- Leave the old state. A comment that leaves the approved state while it has visible replies stays in the tree as
+-- a placeholder (shown without author or text, not counted), so its replies keep their place and their count.
 if old == 'approved' then
     redis.call('HINCRBY', KEYS[1], 'count', -1)
-    if new ~= 'approved' and not (new == 'deleted' and has_replies()) then hide() end
+    if new ~= 'approved' then
+        if has_replies() then c.placeholder = true else hide() end
+    end
 elseif old == 'pending' then
     redis.call('ZREM', KEYS[6], id)
     if redis.call('HINCRBY', KEYS[9], c.visitor, -1) <= 0 then redis.call('HDEL', KEYS[9], c.visitor) end
@@ -75,6 +84,7 @@ end
 -- Enter the new one.
 if new == 'approved' then
     if old ~= 'approved' then show() end
+    c.placeholder = nil
     redis.call('HINCRBY', KEYS[1], 'count', 1)
 elseif new == 'pending' then
     redis.call('ZADD', KEYS[6], id, id)
@@ -82,9 +92,10 @@ elseif new == 'pending' then
 elseif new == 'deleted' then
     c.html = ''
     c.body = ''
-    if old == 'approved' and has_replies() then
+    if c.placeholder and has_replies() then
         -- stays indexed as a placeholder
     else
+        c.placeholder = nil
         hide()
     end
 end
@@ -103,8 +114,16 @@ for _ = 1, 12 do
     if not praw then break end
     local p = cjson.decode(praw)
     local pfx = string.format('%010d:', pid)
-    if p.status ~= 'deleted' or #redis.call('ZRANGEBYLEX', KEYS[5], '[' .. pfx, '[' .. pfx .. '\255', 'LIMIT', 0, 1) > 0 then
+    if not (p.status == 'deleted' or p.placeholder) or
+        #redis.call('ZRANGEBYLEX', KEYS[5], '[' .. pfx, '[' .. pfx .. '\255', 'LIMIT', 0, 1) > 0 then
         break
+    end
+    if p.placeholder then
+        -- a spam or pending comment kept for its replies: no replies left, so it leaves the tree (its status and
+        -- its place in the moderation queue stay)
+        p.placeholder = nil
+        redis.call('HSET', KEYS[2], pid, cjson.encode(p))
+        redis.call('HSET', KEYS[8], pid, public_json(p))
     end
     if p.parent == 0 then
         redis.call('ZREM', KEYS[3], pid)

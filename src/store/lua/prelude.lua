@@ -5,8 +5,14 @@
 -- public form is defined.
 local function public_json(c)
     local shown = c.status
-    if shown == 'spam' then shown = 'pending' end
-    local deleted = shown == 'deleted'
+    if c.placeholder then
+        -- A comment kept in the tree only to hold its replies (see comment_update.lua) shows no author or text: as
+        -- "pending" when an edit sent it back to the queue, as "deleted" when a moderator marked it spam.
+        if shown ~= 'pending' then shown = 'deleted' end
+    elseif shown == 'spam' then
+        shown = 'pending'
+    end
+    local deleted = shown == 'deleted' or c.placeholder == true
     local p = {
         id = c.id, parent = c.parent, created = c.created_iso, edited = c.edited_iso or cjson.null,
         author = deleted and cjson.null or c.author, website = deleted and cjson.null or c.website,
