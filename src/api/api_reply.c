@@ -83,7 +83,10 @@ static void send_bufs(api_req_t *r, int status, h2o_iovec_t *bufs, size_t n, con
     for (size_t i = 0; i < n; ++i)
         req->res.content_length += bufs[i].len;
     h2o_start_response(req, &static_generator);
-    h2o_send(req, bufs, n, H2O_SEND_STATE_FINAL);
+    /* HEAD: the same headers, Content-Length included, and no body (h2o_send_inline did this for us; h2o_send
+     * does not). */
+    bool head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+    h2o_send(req, head ? NULL : bufs, head ? 0 : n, H2O_SEND_STATE_FINAL);
 }
 
 static void send_body(api_req_t *r, int status, h2o_iovec_t body, const char *cache_control)

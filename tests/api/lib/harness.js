@@ -178,13 +178,14 @@ const yamlScalar = (v) => (typeof v === 'number' || typeof v === 'boolean' ? Str
 // carry more keys than id and origins (moderation, max_depth, edit_window_s, ...): each is written as a scalar
 // under the site. `comments` (an object of scalars) becomes the top-level comments: section.
 function configYaml({ port, tlsPort, redisUrl, dataDir, sites, limits, timeoutMs = 500, threads = 2, prefix = 't:',
-  comments, extra = '' }) {
+  comments, accessLog = '', staticDir, extra = '' }) {
   const cert = tlsPort ? devCert() : null;
   const siteList = sites || [{ id: 'blog', origins: ['https://blog.example', 'http://127.0.0.1:9'] }];
   let y = 'listen:\n';
   y += `  - host: 127.0.0.1\n    port: ${port}\n`;
   if (tlsPort) y += `  - host: 127.0.0.1\n    port: ${tlsPort}\n    tls:\n      cert: ${cert.cert}\n      key: ${cert.key}\n`;
-  y += `threads: ${threads}\npublic_url: http://127.0.0.1:${port}\ndata_dir: ${dataDir}\naccess_log: ""\nlog_level: warn\n`;
+  y += `threads: ${threads}\npublic_url: http://127.0.0.1:${port}\ndata_dir: ${dataDir}\naccess_log: "${accessLog}"\nlog_level: warn\n`;
+  if (staticDir) y += `static_dir: "${staticDir}"\n`;
   y += `redis:\n  url: "${redisUrl}"\n  prefix: "${prefix}"\n  timeout_ms: ${timeoutMs}\n`;
   y += 'sites:\n';
   for (const s of siteList) {
@@ -222,9 +223,10 @@ function sanitizerReport(log) {
   return log.split('\n').filter((l) => /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: (Address|Undefined|Leak)/.test(l));
 }
 
+// opts.dir and opts.port reuse a previous instance's directory and port (a restart on the same data).
 async function startParley(opts = {}) {
-  const dir = tmpdir('parleyd');
-  const port = await freePort();
+  const dir = opts.dir || tmpdir('parleyd');
+  const port = opts.port || (await freePort());
   const tlsPort = opts.tls ? await freePort() : null;
   const conf = path.join(dir, 'parley.yaml');
   fs.writeFileSync(conf, configYaml({ port, tlsPort, dataDir: path.join(dir, 'data'), ...opts }));

@@ -1,0 +1,106 @@
+#ifndef MAIL_H
+#define MAIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+/*
+ * Outgoing mail, first half: building one RFC 5322 / MIME message (mail_message.c) and handing it to an SMTP
+ * relay over libcurl (mail_smtp.c). The outbox (a Redis stream read by the mailer thread, retries with backoff,
+ * the dead-letter stream) sits on top of these two and decides what to retry from mail_smtp_result_t.
+ *
+ * Message rendering is pure and thread-safe. Sending blocks and belongs on the mailer thread only.
+ */
+
+/** Start-up, once, before any thread exists: curl_global_init (not thread-safe in libcurl 7.88). Aborts if it
+ * fails, which only happens when memory or the TLS library cannot be set up. */
+void mail_global_init(void);
+/** Shut-down, once, after the mailer thread has been joined: curl_global_cleanup. */
+void mail_global_dispose(void);
+
+/* ---- messages ------------------------------------------------------------------------------------------------ */
+
+/**
+ * One message to render. All strings are UTF-8 and borrowed: they only need to live during the render call.
+ *
+ * from and to are single mailboxes: "addr@example.org" or "Display Name <addr@example.org>" (the name may be a
+ * quoted string). Group syntax, comments and lists of several addresses are refused, and so is a mailbox with
+ * a control character anywhere, an address with white space or non-ASCII bytes, or a stray '<'/'>'. Non-ASCII
+ * display names are sent as RFC 2047 encoded-words.
+ *
+ * The subject is free text: each run of control characters (C0, DEL, C1; so CR, LF and TAB too) becomes one
+ * space, which keeps "a\r\nBcc: x" a harmless subject line instead of a new header.
+ */
+typedef struct st_mail_message_t {
+    const char *from;              /**< required mailbox, e.g. the config's smtp.from "Parley <parley@localhost>" */
+    const char *to;                /**< required mailbox of the one recipient */
+    const char *subject;           /**< required free text; control characters are replaced, see above */
+    const char *text;              /**< required text/plain body, LF or CRLF line ends */
+    const char *html;              /**< optional text/html alternative (NULL = a single text/plain part) */
+    const char *list_unsubscribe;  /**< optional http(s) one-click URL (RFC 8058); NULL = no List-Unsubscribe */
+    const char *message_id_domain; /**< right side of Message-ID; NULL = the domain of the From address */
+} mail_message_t;
+
+/**
+ * Renders M into a complete message ready for SMTP DATA: CRLF line ends everywhere, no line longer than 998
+ * octets, ending in CRLF. Headers: Date (NOW, in UTC), From, To, Subject, Message-ID (128 random bits),
+ * MIME-Version, Auto-Submitted, the List-Unsubscribe pair when requested, and the content headers. Bodies are
+ * UTF-8 in quoted-printable with CRLF line ends (the text may use LF); with an html body the message is
+ * multipart/alternative (text first, then html, with a fresh random boundary). A body always ends with a line
+ * break; in a multipart message that CRLF belongs to the next boundary (RFC 2046 §5.1.1), so decoders drop a
+ * final newline of the text. Lines starting with "." are left as they are: dot-stuffing is SMTP's job.
+ *
+ * On success returns 0 and stores a malloc'ed, NUL-terminated message in *OUT (caller frees) and its length
+ * without the NUL in *OUT_LEN. Returns CORE_ERR_INVALID (and leaves *OUT untouched) when a required field is
+ * missing, an address or the List-Unsubscribe URL or the Message-ID domain is malformed or carries a control
+ * character, or a text is not valid UTF-8. Out-of-memory aborts. Thread-safe.
+ */
+int mail_message_render(const mail_message_t *m, time_t now, char **out, size_t *out_len);
+
+/**
+ * Extracts the bare addr-spec ("addr@example.org") of MAILBOX (same syntax as mail_message_t.from) into OUT, for
+ * the SMTP envelope. Returns 0, or CORE_ERR_INVALID when MAILBOX is malformed or the address does not fit in
+ * OUTLEN bytes with its NUL.
+ */
+int mail_message_addr_spec(const char *mailbox, char *out, size_t outlen);
+
+/* ---- SMTP ---------------------------------------------------------------------------------------------------- */
+
+/** Where and how to send. All strings are borrowed for the duration of mail_smtp_send. */
+typedef struct st_mail_smtp_conf_t {
+    const char *url;         /**< "smtp://host[:port][/ehlo-name]" (STARTTLS when offered, or required, see below) or
+                                  "smtps://host[:port]" (implicit TLS); no credentials in it */
+    const char *username;    /**< resolved from the env var named by smtp.username_env; NULL = no AUTH */
+    const char *password;    /**< resolved from smtp.password_env; the caller wipes it after use */
+    bool require_tls;        /**< true: fail (temporarily) unless STARTTLS succeeds; false: STARTTLS when offered.
+                                  Credentials over smtp:// without require_tls go in clear text to a server that
+                                  offers no STARTTLS, so set it whenever the relay is not on loopback. */
+    long connect_timeout_ms; /**< 0 = 10 s */
+    long timeout_ms;         /**< whole transaction; 0 = 60 s */
+} mail_smtp_conf_t;
+
+/** What happened to one delivery attempt; filled on every return of mail_smtp_send. */
+typedef struct st_mail_smtp_result_t {
+    bool permanent; /**< true: retrying cannot help (a 5xx to MAIL, RCPT or DATA, or an invalid argument): the
+                         outbox moves the mail to the dead letters. false after a failure: retry later (4xx,
+                         connection refused or lost, timeout, TLS or AUTH trouble the operator can fix). */
+    long smtp_code; /**< last SMTP reply code seen (250 on success), 0 when none was received */
+    int curl_code;  /**< CURLcode of the transfer (0 = CURLE_OK) */
+} mail_smtp_result_t;
+
+/**
+ * Sends MESSAGE (LEN bytes, as made by mail_message_render) to RCPT with the envelope sender ENVELOPE_FROM
+ * (bare addr-specs; ENVELOPE_FROM may be "" for the null reverse-path). One connection per call.
+ *
+ * Returns 0 when the server accepted the message (250 after DATA). Otherwise returns CORE_ERR_UNAVAILABLE with
+ * curl's and the server's explanation in ERRBUF, or CORE_ERR_INVALID (permanent) when an address is malformed;
+ * RESULT (may be NULL) says whether the failure is permanent. The password is never written to ERRBUF.
+ *
+ * Threading: this call blocks for up to conf->timeout_ms on the network. Call it only from the mailer thread,
+ * never from a worker's event loop. mail_global_init must have run.
+ */
+int mail_smtp_send(const mail_smtp_conf_t *conf, const char *envelope_from, const char *rcpt, const char *message,
+                   size_t len, mail_smtp_result_t *result, char *errbuf, size_t errlen);
+
+#endif
