@@ -17,6 +17,7 @@
 #include "store/store.h"
 #include "store/store_internal.h"
 #include "api/api.h"
+#include "mail/mail.h"
 #include "http/http.h"
 
 struct st_thread_arg_t {
@@ -95,6 +96,7 @@ int main(int argc, char **argv)
     pthread_t *threads = NULL;
     struct st_thread_arg_t *args = NULL;
     size_t started = 0;
+    int mail_ready = 0;
 
     if (core_secret_load(cfg->secret_file, secret, err, sizeof(err)) != 0)
         goto Exit;
@@ -105,6 +107,8 @@ int main(int argc, char **argv)
     if (store_target_init(&target, cfg, sock, err, sizeof(err)) != 0)
         goto Exit;
     store_script_init();
+    mail_global_init(); /* curl_global_init is not thread-safe: before any thread exists */
+    mail_ready = 1;
     api_shares_init(cfg);
     api_admin_init(cfg);
     if (http_server_create(&srv, cfg, &target, secret, sizeof(secret), err, sizeof(err)) != 0)
@@ -117,6 +121,11 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    /* The mailer thread reads the outbox in Redis, so it starts once Redis and the target are known; after the
+     * signal mask, so that it inherits it; before the workers, so a failure needs no join. */
+    if (mail_outbox_start(cfg, &target, err, sizeof(err)) != 0)
+        goto Exit;
 
     size_t n = http_server_num_workers(srv);
     threads = calloc(n, sizeof(*threads));
@@ -160,6 +169,10 @@ Exit:
     http_server_destroy(srv);
     free(threads);
     free(args);
+    /* Before the embedded Redis goes away: a mail in flight is settled in Redis or stays pending there. */
+    mail_outbox_stop();
+    if (mail_ready)
+        mail_global_dispose();
     store_embedded_stop(redis_pid);
     store_target_clear(&target);
     OPENSSL_cleanse(secret, sizeof(secret));

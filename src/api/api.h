@@ -137,5 +137,7 @@ void api_admin_act(api_req_t *r);
 void api_admin_thread(api_req_t *r);
 void api_admin_ban(api_req_t *r);
 void api_avatar_get(api_req_t *r);
+void api_moderate_show(api_req_t *r);
+void api_moderate_act(api_req_t *r);
 
 #endif

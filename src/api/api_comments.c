@@ -20,10 +20,12 @@
 #include <time.h>
 #include <openssl/evp.h>
 #include "core/core_error.h"
+#include "core/core_log.h"
 #include "core/core_html.h"
 #include "core/core_token.h"
 #include "core/core_url.h"
 #include "api/api.h"
+#include "mail/mail.h"
 
 /* Appends a string literal at OUT + O and advances O; the length comes from the literal, never from counting. */
 #define APPEND_LIT(out, o, lit) (memcpy((out) + (o), (lit), sizeof(lit) - 1), (o) += sizeof(lit) - 1)
@@ -493,9 +495,13 @@ struct st_create_t {
     const char *status;
     json_t *stored;
     uint64_t id, created;
+    int mails_waiting;    /* moderator notifications being queued before the 201 goes out */
+    h2o_iovec_t response; /* the 201 body, sent once the mails are queued */
 };
 
 static const char *const limit_names[] = {"c_minute", "c_hour", "c_thread", "c_interval"};
+
+static int notify_moderators(struct st_create_t *c);
 
 static void on_created(h2o_req_t *req, int err, store_create_result_t result, h2o_iovec_t public_json, void *data)
 {
@@ -531,7 +537,70 @@ static void on_created(h2o_req_t *req, int err, store_create_result_t result, h2
     memcpy(out + o, c->edit_token.base, c->edit_token.len); /* base64url: nothing to escape */
     o += c->edit_token.len;
     APPEND_LIT(out, o, "\"}");
-    api_reply_raw_json(r, 201, h2o_iovec_init(out, o), "no-store");
+    c->response = h2o_iovec_init(out, o);
+    /* A comment that waits (not spam: nothing is mailed for spam) is announced to the moderators, with one-click
+     * links. The 201 waits until the mails are in the outbox, so an acknowledged comment's notice is not lost. */
+    if (strcmp(c->status, "pending") == 0 && notify_moderators(c) > 0)
+        return;
+    api_reply_raw_json(r, 201, c->response, "no-store");
+}
+
+static void on_mail_queued(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+{
+    struct st_create_t *c = data;
+    if (err != 0)
+        core_log_error("a moderation mail for comment %llu could not be queued", (unsigned long long)c->id);
+    if (--c->mails_waiting == 0)
+        api_reply_raw_json(c->r, 201, c->response, "no-store");
+}
+
+/* Signed link to /moderate for ACTION on comment C (7 days). */
+static h2o_iovec_t moderate_link(struct st_create_t *c, const char *action)
+{
+    api_req_t *r = c->r;
+    char payload[160];
+    int pl = snprintf(payload, sizeof(payload), "%s\n%.*s:%llu\n%s", r->site->id, (int)c->thread.ref.url_hash.len,
+                      c->thread.ref.url_hash.base, (unsigned long long)c->id, action);
+    char tok[400];
+    size_t tl = core_signed_make(r->env->secret, r->env->secret_len, "moderate", payload, (size_t)pl,
+                                 (uint64_t)time(NULL) + 7 * 86400, tok, sizeof(tok));
+    size_t n = strlen(r->env->cfg->public_url) + tl + 32;
+    char *link = h2o_mem_alloc_pool(&r->req->pool, n);
+    int ll = snprintf(link, n, "%s/moderate?t=%s", r->env->cfg->public_url, tok);
+    return h2o_iovec_init(link, (size_t)ll);
+}
+
+/* Queues one mail per moderator; returns how many are being queued (0 when mail is off or nobody is listed). */
+static int notify_moderators(struct st_create_t *c)
+{
+    api_req_t *r = c->r;
+    const core_config_t *cfg = r->env->cfg;
+    if (cfg->smtp.url == NULL || cfg->accounts.num_admin_emails == 0)
+        return 0;
+    char envelope[256];
+    if (mail_message_addr_spec(cfg->smtp.from, envelope, sizeof(envelope)) != 0)
+        return 0;
+    h2o_iovec_t approve = moderate_link(c, "approve"), spam = moderate_link(c, "spam");
+    char *author = h2o_mem_alloc_pool(&r->req->pool, c->author_len + 1), *body;
+    memcpy(author, c->author, c->author_len);
+    author[c->author_len] = '\0';
+    body = h2o_mem_alloc_pool(&r->req->pool, c->body_len + 1);
+    memcpy(body, c->body, c->body_len);
+    body[c->body_len] = '\0';
+    for (size_t i = 0; i < cfg->accounts.num_admin_emails; ++i) {
+        char *msg;
+        size_t len;
+        if (mail_template_moderate(cfg->smtp.from, cfg->accounts.admin_emails[i], r->site->id,
+                                   c->thread.ref.canonical.base, author, body, approve.base, spam.base, time(NULL),
+                                   &msg, &len) != 0)
+            continue;
+        h2o_iovec_t m = h2o_strdup(&r->req->pool, msg, len);
+        free(msg);
+        ++c->mails_waiting;
+        if (store_outbox_add(r->env->store, r->req, envelope, cfg->accounts.admin_emails[i], m, on_mail_queued, c) != 0)
+            --c->mails_waiting;
+    }
+    return c->mails_waiting;
 }
 
 static void on_stored_dispose(void *p)

@@ -754,6 +754,8 @@ static const opt_t smtp_opts[] = {
     {ROW_STRING("from", core_config_t, smtp.from, "Parley <parley@localhost>", 0, NULL)},
     {ROW_STRING("username_env", core_config_t, smtp.username_env, NULL, F_NULLABLE, check_env_name)},
     {ROW_STRING("password_env", core_config_t, smtp.password_env, NULL, F_NULLABLE, check_env_name)},
+    {ROW_UINT("retry_initial_s", core_config_t, smtp.retry_initial_s, 30, 1, 3600)},
+    {ROW_UINT("retry_max_age_s", core_config_t, smtp.retry_max_age_s, 86400, 10, 604800)},
     {NULL},
 };
 
@@ -768,6 +770,26 @@ static const opt_t smtp_opts[] = {
     };
 LIMIT_DEFAULTS(X)
 #undef X
+
+/* A plain check, as for comment authors: one @, a local part without spaces or brackets, a dotted domain. Lower-
+ * cased so that comparisons with addresses typed at registration work. */
+static const char *check_email(char *s)
+{
+    to_lower(s);
+    char *at = strchr(s, '@');
+    if (at == NULL || at == s || strchr(at + 1, '@') != NULL || strchr(at + 1, '.') == NULL || at[1] == '.' ||
+        s[strlen(s) - 1] == '.' || strlen(s) > 254)
+        return "must be an e-mail address";
+    for (const char *p = s; *p != '\0'; ++p)
+        if ((unsigned char)*p <= ' ' || *p == '<' || *p == '>' || *p == '"' || *p == ',' || *p == ';' || *p == 0x7f)
+            return "must be an e-mail address";
+    return NULL;
+}
+
+static const opt_t accounts_opts[] = {
+    {ROW_STRLIST("admin_emails", core_config_t, accounts.admin_emails, accounts.num_admin_emails, 0, check_email)},
+    {NULL},
+};
 
 /* Anti-spam for comments: visitor-level limits and the form token's age window. */
 static const opt_t comments_opts[] = {
@@ -830,6 +852,7 @@ static const opt_t root_opts[] = {
     {ROW_SECTION("smtp", 0, smtp_opts, check_smtp_auth)},
     {ROW_SECTION("limits", 0, limits_opts, NULL)},
     {ROW_SECTION("comments", 0, comments_opts, NULL)},
+    {ROW_SECTION("accounts", 0, accounts_opts, NULL)},
     {ROW_SECTION_LIST("sites", core_config_t, sites, num_sites, 1, site_opts), .item_check = site_unique,
      .set_default = default_sites, .env = "PARLEY_SITES", .env_apply = env_sites},
     {NULL},

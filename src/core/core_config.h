@@ -73,10 +73,14 @@ typedef struct st_core_config_t {
         char *password_env;  /**< env var holding the Redis password; NULL = none */
     } redis;
     struct {
-        char *url;          /**< "smtp://host:port" or "smtps://…"; NULL = mail disabled */
-        char *from;         /**< From address, default "Parley <parley@localhost>" */
-        char *username_env; /**< env var with the SMTP user name; NULL = no AUTH */
-        char *password_env; /**< env var with the SMTP password */
+        char *url;                /**< "smtp://host:port" or "smtps://…"; NULL = mail disabled */
+        char *from;               /**< From address, default "Parley <parley@localhost>" */
+        char *username_env;       /**< env var with the SMTP user name; NULL = no AUTH */
+        char *password_env;       /**< env var with the SMTP password */
+        uint32_t retry_initial_s; /**< first retry delay after a temporary failure, doubling per attempt up to 1 h;
+                                       1..3600, default 30 */
+        uint32_t retry_max_age_s; /**< a mail still failing this long after it was queued becomes a dead letter;
+                                       10..604800, default 86400 */
     } smtp;
     core_config_limit_t limits[CORE_LIMIT__COUNT];
     struct {
@@ -87,6 +91,11 @@ typedef struct st_core_config_t {
         uint32_t per_thread_per_minute; /**< comments per visitor and thread per minute, default 3 */
         uint32_t min_interval_s;        /**< seconds between two comments of one visitor, default 15 (0 = off) */
     } comments;
+    struct {
+        char *admin_emails[16]; /**< moderators: mailed for each pending comment (with one-click links); later the
+                                     accounts that get the admin role. Lower-cased, validated. Default none */
+        size_t num_admin_emails;
+    } accounts;
     core_config_site_t sites[CORE_CONFIG_MAX_SITES];
     size_t num_sites; /**< >= 1 */
 } core_config_t;

@@ -182,3 +182,61 @@ int core_secret_load(const char *path, uint8_t out[CORE_TOKEN_BYTES], char *errb
     OPENSSL_cleanse(hex, sizeof(hex));
     return 0;
 }
+
+#define SIGNED_MAC 16
+#define SIGNED_MAX_PAYLOAD 512
+
+static void signed_mac(const uint8_t *key, size_t keylen, const char *purpose, const uint8_t *body, size_t len,
+                       uint8_t mac[CORE_SHA256_LEN])
+{
+    size_t pl = strlen(purpose);
+    uint8_t msg[64 + 1 + 8 + SIGNED_MAX_PAYLOAD];
+    if (pl > 64)
+        pl = 64;
+    memcpy(msg, purpose, pl);
+    msg[pl] = '\n';
+    memcpy(msg + pl + 1, body, len);
+    core_hmac_sha256(key, keylen, msg, pl + 1 + len, mac);
+}
+
+size_t core_signed_make(const uint8_t *key, size_t keylen, const char *purpose, const void *payload, size_t len,
+                        uint64_t expires, char *out, size_t cap)
+{
+    uint8_t body[8 + SIGNED_MAX_PAYLOAD], mac[CORE_SHA256_LEN];
+    if (len > SIGNED_MAX_PAYLOAD)
+        return 0;
+    for (int i = 0; i < 8; ++i)
+        body[i] = (uint8_t)(expires >> (56 - 8 * i));
+    memcpy(body + 8, payload, len);
+    size_t need = (8 + len + 2) / 3 * 4 + 1 + (SIGNED_MAC + 2) / 3 * 4 + 1;
+    if (cap < need)
+        return 0;
+    signed_mac(key, keylen, purpose, body, 8 + len, mac);
+    size_t n = core_base64url_encode(body, 8 + len, out);
+    out[n++] = '.';
+    n += core_base64url_encode(mac, SIGNED_MAC, out + n);
+    return n;
+}
+
+long core_signed_open(const uint8_t *key, size_t keylen, const char *purpose, const char *token, size_t len,
+                      uint64_t now, void *out, size_t cap)
+{
+    const char *dot = memchr(token, '.', len);
+    uint8_t body[8 + SIGNED_MAX_PAYLOAD + 3], mac[SIGNED_MAC + 3], want[CORE_SHA256_LEN];
+    if (dot == NULL)
+        return -1;
+    long bl = core_base64url_decode(token, (size_t)(dot - token), body, sizeof(body));
+    long ml = core_base64url_decode(dot + 1, (size_t)(token + len - dot - 1), mac, sizeof(mac));
+    if (bl < 8 || bl > 8 + SIGNED_MAX_PAYLOAD || ml != SIGNED_MAC)
+        return -1;
+    signed_mac(key, keylen, purpose, body, (size_t)bl, want);
+    if (!core_memeq_ct(want, mac, SIGNED_MAC))
+        return -1;
+    uint64_t expires = 0;
+    for (int i = 0; i < 8; ++i)
+        expires = expires << 8 | body[i];
+    if (now > expires || (size_t)(bl - 8) > cap)
+        return -1;
+    memcpy(out, body + 8, (size_t)(bl - 8));
+    return bl - 8;
+}

@@ -21,6 +21,22 @@ size_t core_hex_encode(const uint8_t *in, size_t len, char *out);
 size_t core_base64url_encode(const uint8_t *in, size_t len, char *out);
 /** Decodes unpadded base64url; returns the number of bytes or -1 on a bad character or if OUTCAP is too small. */
 long core_base64url_decode(const char *in, size_t len, uint8_t *out, size_t outcap);
+/**
+ * A signed, expiring token for links in mails (one-click moderation, unsubscribe, manage-my-comments):
+ * base64url(expires (8 bytes, big endian) || payload) "." base64url(HMAC-SHA256(key, purpose "\n" expires ||
+ * payload) cut to 128 bits). PURPOSE separates uses, so a token made for one cannot serve another. The payload is
+ * readable by whoever holds the token: put no secrets in it. Returns the length written into OUT (NUL-terminated),
+ * or 0 when CAP is too small.
+ */
+size_t core_signed_make(const uint8_t *key, size_t keylen, const char *purpose, const void *payload, size_t len,
+                        uint64_t expires, char *out, size_t cap);
+/**
+ * Checks a token made by core_signed_make for PURPOSE: the MAC (constant time), then NOW <= expires. On success
+ * copies the payload into OUT (CAP bytes) and returns its length; returns -1 for a forged, expired, malformed or
+ * too long token.
+ */
+long core_signed_open(const uint8_t *key, size_t keylen, const char *purpose, const char *token, size_t len,
+                      uint64_t now, void *out, size_t cap);
 /** Value of one hex digit (either case), or -1. */
 int core_hex_value(int c);
 /** Constant-time comparison of two equal-length buffers; 1 when equal. */

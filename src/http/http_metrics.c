@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "http/http.h"
+#include "mail/mail.h"
 
 static const int statuses[] = {200, 201, 202, 204, 206, 301, 302, 304, 400, 401, 403,
                                404, 405, 409, 413, 415, 422, 429, 500, 502, 503, 0};
@@ -127,6 +128,21 @@ void http_metrics_handle(api_req_t *r)
     OUTF(&o, "# TYPE parley_redis_call_seconds summary\n");
     OUTF(&o, "parley_redis_call_seconds_sum %.6f\n", (double)atomic_load(&store_stats.latency_us_sum) / 1e6);
     OUTF(&o, "parley_redis_call_seconds_count %llu\n", (unsigned long long)atomic_load(&store_stats.latency_count));
+
+    OUTF(&o, "# HELP parley_mail_sent_total Mails the SMTP server accepted.\n");
+    OUTF(&o, "# TYPE parley_mail_sent_total counter\n");
+    OUTF(&o, "parley_mail_sent_total %llu\n", (unsigned long long)atomic_load(&mail_stats.sent));
+    OUTF(&o, "# HELP parley_mail_failures_total Temporary SMTP failures (each schedules a retry).\n");
+    OUTF(&o, "# TYPE parley_mail_failures_total counter\n");
+    OUTF(&o, "parley_mail_failures_total %llu\n", (unsigned long long)atomic_load(&mail_stats.failed));
+    OUTF(&o, "# HELP parley_mail_dead_total Mails this process moved to the dead letters.\n");
+    OUTF(&o, "# TYPE parley_mail_dead_total counter\n");
+    OUTF(&o, "parley_mail_dead_total %llu\n", (unsigned long long)atomic_load(&mail_stats.dead));
+    OUTF(&o, "# HELP parley_mail_queue Outbox size by state, refreshed every 10 s and when the mailer goes idle.\n");
+    OUTF(&o, "# TYPE parley_mail_queue gauge\n");
+    OUTF(&o, "parley_mail_queue{state=\"pending\"} %llu\n", (unsigned long long)atomic_load(&mail_stats.pending));
+    OUTF(&o, "parley_mail_queue{state=\"delayed\"} %llu\n", (unsigned long long)atomic_load(&mail_stats.delayed));
+    OUTF(&o, "parley_mail_queue{state=\"dead\"} %llu\n", (unsigned long long)atomic_load(&mail_stats.dead_all));
 
     req->res.status = 200;
     req->res.reason = "OK";

@@ -1,9 +1,13 @@
 #ifndef MAIL_H
 #define MAIL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
+#include "core/core_config.h"
+#include "store/store.h"
 
 /*
  * Outgoing mail, first half: building one RFC 5322 / MIME message (mail_message.c) and handing it to an SMTP
@@ -69,15 +73,18 @@ int mail_message_addr_spec(const char *mailbox, char *out, size_t outlen);
 
 /** Where and how to send. All strings are borrowed for the duration of mail_smtp_send. */
 typedef struct st_mail_smtp_conf_t {
-    const char *url;         /**< "smtp://host[:port][/ehlo-name]" (STARTTLS when offered, or required, see below) or
-                                  "smtps://host[:port]" (implicit TLS); no credentials in it */
-    const char *username;    /**< resolved from the env var named by smtp.username_env; NULL = no AUTH */
-    const char *password;    /**< resolved from smtp.password_env; the caller wipes it after use */
-    bool require_tls;        /**< true: fail (temporarily) unless STARTTLS succeeds; false: STARTTLS when offered.
-                                  Credentials over smtp:// without require_tls go in clear text to a server that
-                                  offers no STARTTLS, so set it whenever the relay is not on loopback. */
-    long connect_timeout_ms; /**< 0 = 10 s */
-    long timeout_ms;         /**< whole transaction; 0 = 60 s */
+    const char *url;           /**< "smtp://host[:port][/ehlo-name]" (STARTTLS when offered, or required, see below) or
+                                    "smtps://host[:port]" (implicit TLS); no credentials in it */
+    const char *username;      /**< resolved from the env var named by smtp.username_env; NULL = no AUTH */
+    const char *password;      /**< resolved from smtp.password_env; the caller wipes it after use */
+    bool require_tls;          /**< true: fail (temporarily) unless STARTTLS succeeds; false: STARTTLS when offered.
+                                    Credentials over smtp:// without require_tls go in clear text to a server that
+                                    offers no STARTTLS, so set it whenever the relay is not on loopback. */
+    long connect_timeout_ms;   /**< 0 = 10 s */
+    long timeout_ms;           /**< whole transaction; 0 = 60 s */
+    const atomic_bool *cancel; /**< optional (NULL = none): once it reads true the transfer is aborted within about
+                                    a second and reported as a temporary failure (curl_code 42, aborted by
+                                    callback); the mailer uses it so a stop never waits for a slow relay */
 } mail_smtp_conf_t;
 
 /** What happened to one delivery attempt; filled on every return of mail_smtp_send. */
@@ -102,5 +109,51 @@ typedef struct st_mail_smtp_result_t {
  */
 int mail_smtp_send(const mail_smtp_conf_t *conf, const char *envelope_from, const char *rcpt, const char *message,
                    size_t len, mail_smtp_result_t *result, char *errbuf, size_t errlen);
+
+/* --- mail_templates.c --- */
+
+/**
+ * Renders the "a comment waits for moderation" mail to one moderator, with one-click approve and spam links.
+ * Returns mail_message_render's result; *out is malloc'ed (caller frees).
+ */
+int mail_template_moderate(const char *from, const char *to, const char *site, const char *url, const char *author,
+                           const char *body, const char *approve_link, const char *spam_link, time_t now, char **out,
+                           size_t *out_len);
+
+/* ---- the outbox: the mailer thread (mail_outbox.c) ---------------------------------------------------------- */
+
+/** Process-wide mail counters and queue gauges, read by /metrics. */
+typedef struct st_mail_stats_t {
+    _Atomic uint64_t sent;     /**< mails the SMTP server accepted */
+    _Atomic uint64_t failed;   /**< temporary failures (each one schedules a retry or, when too old, a dead letter) */
+    _Atomic uint64_t dead;     /**< mails moved to the dead letters by this process */
+    _Atomic uint64_t pending;  /**< gauge: entries in the outbox stream (new or being sent) */
+    _Atomic uint64_t delayed;  /**< gauge: mails waiting for a retry */
+    _Atomic uint64_t dead_all; /**< gauge: entries in the dead-letter stream (all processes, all time) */
+} mail_stats_t;
+extern mail_stats_t mail_stats;
+
+/**
+ * Starts the one mailer thread when smtp.url is set (else does nothing and returns 0). The thread reads the outbox
+ * (store_sync_outbox_next, 500 ms BLOCK), sends each mail with mail_smtp_send and then acknowledges it (accepted),
+ * schedules a retry (temporary failure: after smtp.retry_initial_s doubling per attempt, at most 1 h apart, while
+ * less than smtp.retry_max_age_s passed since the mail was first queued) or files it as a dead letter (permanent
+ * failure, or too old). Delivery is at-least-once: a crash between the server's 250 and the acknowledgement sends
+ * the mail again after the restart.
+ *
+ * The SMTP credentials are read from the environment variables smtp.username_env / smtp.password_env now, once.
+ * CFG and TARGET must outlive the thread (until mail_outbox_stop). Call after mail_global_init and
+ * store_script_init, with the signals main.c takes by sigwait already blocked (the thread inherits the mask).
+ * Returns 0, or CORE_ERR_INVALID (a credential variable is unset or the consumer name cannot be made) or
+ * CORE_ERR_UNAVAILABLE (pthread_create failed) with a message in ERRBUF. Not thread-safe; call once.
+ */
+int mail_outbox_start(const core_config_t *cfg, const store_target_t *target, char *errbuf, size_t errlen);
+
+/**
+ * Stops the mailer thread and waits for it: returns within about 1.5 s (the 500 ms BLOCK bounds a wait on Redis,
+ * and mail_smtp_conf_t.cancel aborts a transfer in progress, whose mail then stays pending and is sent again on
+ * the next start). Wipes the SMTP password. A no-op when the thread was not started; safe to call twice.
+ */
+void mail_outbox_stop(void);
 
 #endif

@@ -36,6 +36,14 @@ struct st_upload_t {
     size_t left;
 };
 
+/* libcurl calls this about once a second even while it only waits for the server, so a stop request is seen
+ * within a second instead of after the whole transaction timeout. */
+static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    const atomic_bool *cancel = clientp;
+    return atomic_load(cancel) ? 1 : 0;
+}
+
 /* libcurl pulls the DATA payload through here. It also applies SMTP's dot-stuffing to what we return (a line
  * that begins with "." goes out as ".."), so the message is passed through untouched. */
 static size_t on_read(char *dst, size_t size, size_t nitems, void *userdata)
@@ -129,6 +137,11 @@ int mail_smtp_send(const mail_smtp_conf_t *conf, const char *envelope_from, cons
     /* Timeouts without SIGALRM: signals belong to main.c, and the mailer is one thread among several. */
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
+    if (conf->cancel != NULL) {
+        curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)conf->cancel);
+        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    }
 
     rc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);

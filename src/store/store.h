@@ -171,6 +171,11 @@ typedef void (*store_page_cb)(h2o_req_t *req, int err, const store_page_t *page,
 int store_comments_page(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, const char *sort,
                         h2o_iovec_t cursor, uint32_t limit, h2o_iovec_t viewer, store_page_cb cb, void *data);
 
+/** The stored (private) JSON of one comment and its thread's URL; {NULL,0} when absent. Pool copies. */
+typedef void (*store_comment_read_cb)(h2o_req_t *req, int err, h2o_iovec_t json, h2o_iovec_t url, void *data);
+int store_comment_read(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id,
+                       store_comment_read_cb cb, void *data);
+
 /** Approved comment counts of N threads (HGET count), for /counts. counts[i] is refs[i]'s. */
 typedef void (*store_counts_cb)(h2o_req_t *req, int err, const uint64_t *counts, size_t n, void *data);
 int store_comment_counts(store_t *store, h2o_req_t *req, const store_share_ref_t *refs, size_t n, store_counts_cb cb,
@@ -239,6 +244,92 @@ int store_ban(store_t *store, h2o_req_t *req, h2o_iovec_t site, const char *kind
  */
 int store_modq_list(store_t *store, h2o_req_t *req, h2o_iovec_t site, const char *status, uint64_t before_ms,
                     uint32_t limit, store_values_cb cb, void *data);
+
+/* --- the mail outbox (keys OUTBOX, OUTBOX_DELAY, OUTBOX_DEAD in store_keys.def) --- */
+
+/** Approximate cap of the outbox and dead-letter streams (XADD MAXLEN ~): a bound on Redis memory if the relay is
+ * down for a long time while mails keep coming. Beyond it the oldest entries are trimmed, pending or not. */
+#define STORE_OUTBOX_MAXLEN 100000
+
+/**
+ * Worker side: appends one mail to the outbox stream (XADD MAXLEN ~ STORE_OUTBOX_MAXLEN) with the fields from
+ * (ENVELOPE_FROM, bare addr-spec or "" for the null reverse-path), rcpt (RCPT, bare addr-spec), msg (MESSAGE, the
+ * output of mail_message_render), attempts = 0 and first = now in ms. The mailer thread sends it later; once this
+ * call's callback got err == 0 the mail is in Redis and survives a restart (as durably as Redis persists it).
+ * values[0] is the new entry's id (STR). Strings are borrowed for the duration of the call (they are copied
+ * into the command buffer at once). Same call contract as every other operation (see the top of this file).
+ */
+int store_outbox_add(store_t *store, h2o_req_t *req, const char *envelope_from, const char *rcpt, h2o_iovec_t message,
+                     store_values_cb cb, void *data);
+
+/* --- synchronous access for the mailer thread (store_sync.c) ---
+ * A blocking hiredis connection of its own, separate from the workers' async ones, because the mailer thread has
+ * no event loop and spends its time in blocking calls (XREADGROUP BLOCK, SMTP). Not thread-safe: one store_sync_t
+ * belongs to one thread. Every call that talks to Redis reconnects first when the connection was lost, with
+ * backoff (100 ms doubling to 5 s); while the backoff runs, calls fail at once with CORE_ERR_UNAVAILABLE instead
+ * of sleeping, so the caller stays in charge of its own stop flag. */
+
+typedef struct st_store_sync_t store_sync_t;
+
+/** One mail read from the outbox. All strings are malloc'ed and NUL-terminated; release with store_sync_mail_free.
+ * Missing fields of a hand-written entry read as "" / 0. */
+typedef struct st_store_mail_t {
+    char *id;          /**< stream entry id, e.g. "1700000000000-0" */
+    char *from;        /**< envelope sender (bare addr-spec, may be "") */
+    char *rcpt;        /**< envelope recipient (bare addr-spec) */
+    char *msg;         /**< the rendered message, MSG_LEN bytes */
+    size_t msg_len;    /**< length of msg without its NUL */
+    uint32_t attempts; /**< failed attempts before this one */
+    uint64_t first_ms; /**< when the mail was first enqueued (ms since the epoch; 0 if unknown) */
+} store_mail_t;
+
+/** Frees M's strings and zeroes it (M itself is the caller's). Safe on a zeroed or already freed store_mail_t. */
+void store_sync_mail_free(store_mail_t *m);
+
+/**
+ * Creates a synchronous store for TARGET (must outlive it) with key prefix PREFIX (copied) and tries to connect
+ * once; a failed first connect is not an error (the next call retries). store_script_init must have run. Never
+ * returns NULL (out-of-memory aborts). Close with store_sync_close.
+ */
+store_sync_t *store_sync_open(const store_target_t *t, const char *prefix);
+
+/**
+ * Reads the next mail to send for CONSUMER (a name stable across restarts of this process, e.g. the host name) of
+ * the consumer group "mailer" (created with MKSTREAM from id 0 when missing, so mails queued before the first
+ * mailer ran are sent too). In order:
+ *   1. moves retries that are due from OUTBOX_DELAY back into OUTBOX (lua/outbox_promote.lua);
+ *   2. returns CONSUMER's own oldest pending entry (XREADGROUP ... 0): a mail read before a crash or restart, or
+ *      whose acknowledgement was lost -- it is sent again, hence at-least-once;
+ *   3. claims one entry idle for more than 60 s from any consumer (XAUTOCLAIM; a mailer that died for good);
+ *   4. waits up to BLOCK_MS for a new entry (XREADGROUP ... BLOCK BLOCK_MS COUNT 1 ... >).
+ * Entries whose data was deleted while pending are acknowledged and skipped.
+ * Returns 1 and fills OUT (caller frees with store_sync_mail_free), 0 when nothing came within BLOCK_MS (OUT
+ * zeroed), or CORE_ERR_UNAVAILABLE when Redis is down or answered an error (OUT zeroed). Blocks for at most
+ * about BLOCK_MS plus a few round trips (each bounded by a 5 s socket timeout).
+ */
+int store_sync_outbox_next(store_sync_t *s, const char *consumer, int block_ms, store_mail_t *out);
+
+/** The mail was accepted by SMTP: deletes its entry (XDEL) then acknowledges it (XACK), pipelined. If the XACK is
+ * lost, step 2 of store_sync_outbox_next finds a deleted entry and just acknowledges it. 0 or CORE_ERR_UNAVAILABLE
+ * (then the entry stays pending and the mail will be sent again). */
+int store_sync_outbox_ack(store_sync_t *s, const store_mail_t *m);
+
+/** A temporary failure: atomically (lua/outbox_retry.lua) puts the entry into OUTBOX_DELAY with attempts + 1 and
+ * score DUE_MS, and acknowledges and deletes it in the stream. 0 or CORE_ERR_UNAVAILABLE (the entry stays
+ * pending). */
+int store_sync_outbox_retry(store_sync_t *s, const store_mail_t *m, uint64_t due_ms);
+
+/** A permanent failure: atomically (lua/outbox_dead.lua) appends the entry with REASON (free text, e.g. the SMTP
+ * error; never a secret) and the time to OUTBOX_DEAD, and acknowledges and deletes it in the stream. 0 or
+ * CORE_ERR_UNAVAILABLE (the entry stays pending). */
+int store_sync_outbox_dead(store_sync_t *s, const store_mail_t *m, const char *reason);
+
+/** Queue sizes in one round trip: PENDING = entries in OUTBOX (new or being sent), DELAYED = mails waiting for a
+ * retry, DEAD = entries in OUTBOX_DEAD. 0 or CORE_ERR_UNAVAILABLE (outputs untouched). */
+int store_sync_outbox_stats(store_sync_t *s, uint64_t *pending, uint64_t *delayed, uint64_t *dead);
+
+/** Closes the connection and frees S. NULL is fine. */
+void store_sync_close(store_sync_t *s);
 
 /* --- the embedded Redis (redis.url: embedded) --- */
 #include <sys/types.h>

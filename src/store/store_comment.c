@@ -370,3 +370,56 @@ int store_comment_counts(store_t *store, h2o_req_t *req, const store_share_ref_t
     }
     return 0;
 }
+
+/* --- one comment, private form (moderation pages) --- */
+
+struct st_read_t {
+    h2o_iovec_t json, url;
+};
+
+static int on_read_reply(store_call_t *call, size_t idx, redisReply *reply)
+{
+    struct st_read_t *r = call->result;
+    if (reply->type == REDIS_REPLY_STRING) {
+        h2o_iovec_t v = pool_copy(&call->req->pool, reply->str, reply->len);
+        if (idx == 0)
+            r->json = v;
+        else
+            r->url = v;
+    } else if (reply->type != REDIS_REPLY_NIL) {
+        return CORE_ERR_UNAVAILABLE;
+    }
+    return 0;
+}
+
+static void on_read_done(store_call_t *call, int err)
+{
+    struct st_read_t *r = call->result;
+    ((store_comment_read_cb)call->cb)(call->req, err, r->json, r->url, call->data);
+}
+
+int store_comment_read(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id,
+                       store_comment_read_cb cb, void *data)
+{
+    store_call_t *call = store_call_start(store, req, on_read_reply, on_read_done);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    struct st_read_t *r = h2o_mem_alloc_pool(&req->pool, sizeof(*r));
+    memset(r, 0, sizeof(*r));
+    call->result = r;
+    call->cb = (void *)cb;
+    call->data = data;
+    h2o_iovec_t cm = thread_key(store, &req->pool, STORE_KEY_COMMENTS, thread);
+    h2o_iovec_t th = thread_key(store, &req->pool, STORE_KEY_THREAD, thread);
+    char sid[24];
+    int sl = snprintf(sid, sizeof(sid), "%llu", (unsigned long long)id);
+    {
+        const char *argv[] = {"HGET", cm.base, sid};
+        size_t lens[] = {4, cm.len, (size_t)sl};
+        store_call_command(call, 3, argv, lens);
+    }
+    const char *argv[] = {"HGET", th.base, "url"};
+    size_t lens[] = {4, th.len, 3};
+    store_call_command(call, 3, argv, lens);
+    return 0;
+}

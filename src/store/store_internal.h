@@ -47,7 +47,15 @@ typedef enum {
 #define STORE_SCRIPTS(X)                                                                                               \
     X(share_hit)                                                                                                       \
     X(limit_hit)                                                                                                       \
-    X(comment_create) X(comments_page) X(comment_update) X(comment_vote) X(comment_locate) X(comments_recent)
+    X(comment_create)                                                                                                  \
+    X(comments_page)                                                                                                   \
+    X(comment_update)                                                                                                  \
+    X(comment_vote)                                                                                                    \
+    X(comment_locate)                                                                                                  \
+    X(comments_recent)                                                                                                 \
+    X(outbox_promote)                                                                                                  \
+    X(outbox_retry)                                                                                                    \
+    X(outbox_dead)
 #define X(name) STORE_SCRIPT_##name,
     STORE_SCRIPTS(X)
 #undef X

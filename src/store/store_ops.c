@@ -382,3 +382,26 @@ int store_modq_list(store_t *store, h2o_req_t *req, h2o_iovec_t site, const char
     store_call_command(call, 8, argv, lens);
     return 0;
 }
+
+/* --- the mail outbox: the worker's half (the mailer thread's half is store_sync.c) --- */
+
+int store_outbox_add(store_t *store, h2o_req_t *req, const char *envelope_from, const char *rcpt, h2o_iovec_t message,
+                     store_values_cb cb, void *data)
+{
+    store_call_t *call = start(store, req, 1, cb, data);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    h2o_mem_pool_t *pool = &req->pool;
+    h2o_iovec_t key = store_key_build(pool, store_prefix(store), STORE_KEY_OUTBOX, 0, NULL);
+    h2o_iovec_t maxlen = num(pool, STORE_OUTBOX_MAXLEN);
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    h2o_iovec_t first = num(pool, (unsigned long long)tv.tv_sec * 1000 + (unsigned long long)tv.tv_usec / 1000);
+    /* Field names are the contract with store_sync.c and the Lua scripts (store_keys.def: OUTBOX). */
+    const char *argv[] = {"XADD", key.base, "MAXLEN", "~",          maxlen.base, "*", "from",  envelope_from,
+                          "rcpt", rcpt,     "msg",    message.base, "attempts",  "0", "first", first.base};
+    size_t lens[] = {4, key.len,      6, 1,           maxlen.len, 1, 4, strlen(envelope_from),
+                     4, strlen(rcpt), 3, message.len, 8,          1, 5, first.len};
+    store_call_command(call, 16, argv, lens);
+    return 0;
+}

@@ -1,6 +1,6 @@
 // A real SMTP sink for Parley's mail tests (npm smtp-server + mailparser), on 127.0.0.1 only.
 //
-//   node tests/mail/sink.js --dir OUTDIR [--port N] [--reject RCPT=CODE]... [--auth USER:PASS]
+//   node tests/mail/sink.js --dir OUTDIR [--port N] [--reject RCPT=CODE]... [--auth USER:PASS] [--delay-ms MS]
 //
 // Prints the port it listens on as one line on stdout once it accepts connections (--port 0 or none picks a
 // free one; a fixed --port lets a test take the sink down and bring it back on the same port). Every accepted
@@ -13,6 +13,10 @@
 //
 // --reject RCPT=CODE answers RCPT TO:<RCPT> with CODE (e.g. 550 permanent, 451 temporary).
 // --auth USER:PASS requires AUTH PLAIN/LOGIN with these credentials (offered without TLS: loopback tests only).
+// --delay-ms MS holds every message for MS milliseconds after the final "." before storing it and answering 250: a
+// slow relay, so a test can kill the client while it waits. The message is stored after the delay even when the
+// client is gone by then (as a relay that committed it before replying would), which is what makes a resend a
+// visible duplicate.
 // SIGTERM or SIGINT closes the server and exits 0. Can also be used in-process: require('./sink').start(opts).
 'use strict';
 const fs = require('node:fs');
@@ -35,7 +39,7 @@ function headerMap(headerLines) {
 const addresses = (a) => (a ? a.value.map(({ name, address }) => ({ name, address })) : null);
 
 // Starts a sink; resolves to { port, close() } once it listens.
-function start({ dir, port = 0, reject = {}, auth = null }) {
+function start({ dir, port = 0, reject = {}, auth = null, delayMs = 0 }) {
   fs.mkdirSync(dir, { recursive: true });
   let n = 0;
   const server = new SMTPServer({
@@ -65,6 +69,7 @@ function start({ dir, port = 0, reject = {}, auth = null }) {
       stream.on('end', async () => {
         try {
           const raw = Buffer.concat(chunks);
+          if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
           const m = await simpleParser(raw);
           const rec = {
             mail_from: session.envelope.mailFrom ? session.envelope.mailFrom.address : null,
@@ -97,7 +102,7 @@ function start({ dir, port = 0, reject = {}, auth = null }) {
 }
 
 function parseArgs(argv) {
-  const opts = { dir: null, port: 0, reject: {}, auth: null };
+  const opts = { dir: null, port: 0, reject: {}, auth: null, delayMs: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[++i];
@@ -107,6 +112,8 @@ function parseArgs(argv) {
     else if (a === '--reject') {
       const eq = v.lastIndexOf('=');
       opts.reject[v.slice(0, eq)] = Number(v.slice(eq + 1));
+    } else if (a === '--delay-ms') {
+      opts.delayMs = Number(v);
     } else if (a === '--auth') {
       const c = v.indexOf(':');
       opts.auth = { user: v.slice(0, c), pass: v.slice(c + 1) };

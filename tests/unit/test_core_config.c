@@ -352,8 +352,10 @@ static void test_unknown_key(void **state)
                  "t.yaml:6: sites[1].colour: unknown key");
     EXPECT_ERROR("listen:\n  - port: 1\n    tls:\n      chain: x\n", "t.yaml:4: listen[0].tls.chain: unknown key");
     EXPECT_ERROR("limits:\n  admin: {requests: 1}\n", "t.yaml:2: limits.admin: unknown key");
-    /* DESIGN.md lists `accounts`, but core_config_t has no such fields yet: it is refused, not ignored. */
-    EXPECT_ERROR("accounts: {}\n", "t.yaml:1: accounts: unknown key");
+    /* accounts has only admin_emails so far: anything else in it is refused, not ignored. */
+    EXPECT_ERROR("accounts:\n  password_min: 12\n", "t.yaml:2: accounts.password_min: unknown key");
+    EXPECT_ERROR("accounts:\n  admin_emails: [\"mod@example.com\", \"nope\"]\n",
+                 "t.yaml:2: accounts.admin_emails[1]: must be an e-mail address");
     /* Keys are case-sensitive. */
     EXPECT_ERROR("Threads: 1\n", "t.yaml:1: Threads: unknown key");
 }

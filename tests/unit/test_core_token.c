@@ -87,12 +87,41 @@ static void test_secret_file(void **state)
     rmdir(dir);
 }
 
+static void test_signed_tokens(void **state)
+{
+    const uint8_t key[] = "0123456789abcdef0123456789abcdef";
+    char tok[256], out[64];
+    size_t n = core_signed_make(key, 32, "moderate", "blog\nabc:7\napprove", 19, 2000, tok, sizeof(tok));
+    assert_true(n > 0);
+    assert_int_equal(n, strlen(tok));
+    assert_int_equal(core_signed_open(key, 32, "moderate", tok, n, 1999, out, sizeof(out)), 19);
+    assert_memory_equal(out, "blog\nabc:7\napprove", 19);
+    assert_int_equal(core_signed_open(key, 32, "moderate", tok, n, 2000, out, sizeof(out)), 19); /* last second */
+    assert_int_equal(core_signed_open(key, 32, "moderate", tok, n, 2001, out, sizeof(out)), -1); /* expired */
+    assert_int_equal(core_signed_open(key, 32, "unsubscribe", tok, n, 1, out, sizeof(out)), -1); /* other use */
+    const uint8_t other[] = "fedcba9876543210fedcba9876543210";
+    assert_int_equal(core_signed_open(other, 32, "moderate", tok, n, 1, out, sizeof(out)), -1); /* other key */
+    /* Any changed character breaks it: the payload and expiry are covered by the MAC. */
+    for (size_t i = 0; i < n; ++i) {
+        if (tok[i] == '.')
+            continue;
+        char t2[256];
+        memcpy(t2, tok, n);
+        t2[i] = t2[i] == 'A' ? 'B' : 'A';
+        assert_int_equal(core_signed_open(key, 32, "moderate", t2, n, 1, out, sizeof(out)), -1);
+    }
+    assert_int_equal(core_signed_open(key, 32, "moderate", tok, n - 1, 1, out, sizeof(out)), -1);
+    assert_int_equal(core_signed_open(key, 32, "moderate", "nodot", 5, 1, out, sizeof(out)), -1);
+    assert_int_equal(core_signed_open(key, 32, "moderate", tok, n, 1, out, 5), -1); /* payload too long */
+    assert_int_equal(core_signed_make(key, 32, "moderate", "x", 1, 1, tok, 10), 0); /* buffer too small */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256_vector),       cmocka_unit_test(test_hmac_vector),
         cmocka_unit_test(test_base64url_roundtrip), cmocka_unit_test(test_random_differs),
-        cmocka_unit_test(test_secret_file),
+        cmocka_unit_test(test_secret_file),         cmocka_unit_test(test_signed_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
