@@ -110,6 +110,15 @@ void api_reply_cors(api_req_t *r);
 /** Serialises V compactly into the pool. */
 h2o_iovec_t api_json_dump(h2o_mem_pool_t *pool, json_t *v);
 
+/** HTML-escaped, NUL-terminated copy of S (LEN bytes) in POOL. */
+const char *api_html_escape(h2o_mem_pool_t *pool, const char *s, size_t len);
+/**
+ * Sends a small HTML page (for people following a link from a mail): STATUS, TITLE as <title> and <h1>, BODY_HTML
+ * below it. TITLE and BODY_HTML must already be safe HTML (escape user data with api_html_escape). Sent with
+ * Cache-Control: no-store and Referrer-Policy: no-referrer, since the page's address carries a signed token.
+ */
+void api_reply_page(api_req_t *r, int status, const char *title, const char *body_html);
+
 /* --- handlers (one file per resource) --- */
 void api_health_live(api_req_t *r);
 void api_health_ready(api_req_t *r);
@@ -138,6 +147,37 @@ void api_admin_thread(api_req_t *r);
 void api_admin_ban(api_req_t *r);
 void api_avatar_get(api_req_t *r);
 void api_moderate_show(api_req_t *r);
+/* --- api_notify.c: reply notifications --- */
+
+/** Called once when an api_notify_* call has finished queueing (or found nothing to queue, or logged a failure). */
+typedef void (*api_notify_done_cb)(api_req_t *r, void *data);
+
+/**
+ * Asks the author of comment ID (just stored in THREAD with `notify: true`, stored JSON COMMENT, not spam) to
+ * confirm by mail that they want replies: a signed "subscribe" link (7 days) to ${public_url}/subscribe. Nobody
+ * is subscribed before following it, so no one can subscribe someone else. COMMENT is only read during the call.
+ * Returns 0 and calls DONE exactly once, never synchronously, once the mail is in the outbox (a failure to queue
+ * it is logged, not reported); returns a negative CORE_ERR_* and never calls DONE when nothing was started (mail
+ * is off, the comment is spam or asked for nothing, the message cannot be rendered, the store is unavailable).
+ */
+int api_notify_subscribe(api_req_t *r, const store_share_ref_t *thread, json_t *comment, api_notify_done_cb done,
+                         void *data);
+
+/**
+ * Tells the parent's author about APPROVED_COMMENT (the stored JSON of a reply in THREAD that just became visible:
+ * created approved, or approved by a moderator), when the parent is approved, its author confirmed `notify` and
+ * has another e-mail than the reply's. Reads the parent (one round trip), then queues the mail with a signed
+ * one-click unsubscribe link (1 year, List-Unsubscribe and List-Unsubscribe-Post headers). APPROVED_COMMENT is
+ * only read during the call. Same return and callback contract as api_notify_subscribe; DONE also comes when the
+ * parent turns out not to want a mail. THREAD's strings must live as long as the request.
+ */
+int api_notify_reply(api_req_t *r, const store_share_ref_t *thread, json_t *approved_comment, api_notify_done_cb done,
+                     void *data);
+
+void api_notify_subscribe_show(api_req_t *r);
+void api_notify_subscribe_act(api_req_t *r);
+void api_notify_unsubscribe_show(api_req_t *r);
+void api_notify_unsubscribe_act(api_req_t *r);
 void api_moderate_act(api_req_t *r);
 
 #endif

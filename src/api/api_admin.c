@@ -8,7 +8,8 @@
  *   POST /api/v1/admin/threads/{lock|unlock} {site,url}
  *   POST /api/v1/admin/bans {site, email | visitor, duration_s}
  *
- * Approving an author's comment records the e-mail as approved, which releases it from "first" moderation. Queue
+ * Approving an author's comment records the e-mail as approved, which releases it from "first" moderation, and
+ * approving a reply tells its parent's author when they asked for it (api_notify_reply). Queue
  * entries are checked against the comment itself when listed, so a stale entry never shows a wrong status. */
 #include <ctype.h>
 #include <stdio.h>
@@ -144,21 +145,37 @@ struct st_act_t {
     h2o_iovec_t member;
     uint64_t id;
     json_t *after;
+    bool now_visible; /* this act approved a comment that was not approved */
 };
+
+static void reply_act(struct st_act_t *a)
+{
+    json_t *c = a->after;
+    a->after = NULL;
+    json_object_del(c, "edit");
+    json_object_set_new(c, "ref", json_stringn(a->member.base, a->member.len));
+    api_reply_json(a->r, 200, json_pack("{s:o}", "comment", c));
+}
+
+static void on_notified(api_req_t *r, void *data)
+{
+    reply_act(data);
+}
 
 static void on_moved(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
 {
     struct st_act_t *a = data;
-    json_t *c = a->after;
-    a->after = NULL;
     if (err != 0) {
-        json_decref(c);
+        json_decref(a->after);
+        a->after = NULL;
         api_reply_error(a->r, err, NULL, NULL);
         return;
     }
-    json_object_del(c, "edit");
-    json_object_set_new(c, "ref", json_stringn(a->member.base, a->member.len));
-    api_reply_json(a->r, 200, json_pack("{s:o}", "comment", c));
+    /* A reply that just became visible is told to its parent's author (api_notify.c). The answer waits for the mail
+     * to be queued, as every notice of a comment does: a store call cannot outlive its request. */
+    if (a->now_visible && api_notify_reply(a->r, &a->thread, a->after, on_notified, a) == 0)
+        return;
+    reply_act(a);
 }
 
 static void on_act_dispose(void *p)
@@ -188,6 +205,7 @@ static void on_updated(h2o_req_t *req, int err, const store_value_t *v, size_t n
     struct st_act_t **holder = h2o_mem_alloc_shared(&req->pool, sizeof(*holder), on_act_dispose);
     *holder = a;
     bool approved = h2o_memis(res[2].str.base, res[2].str.len, H2O_STRLIT("approved"));
+    a->now_visible = approved && h2o_memis(res[0].str.base, res[0].str.len, H2O_STRLIT("ok"));
     err = store_modq_move(r->env->store, req, a->thread.site, a->member,
                           h2o_strdup(&req->pool, res[1].str.base, res[1].str.len).base,
                           h2o_strdup(&req->pool, res[2].str.base, res[2].str.len).base,

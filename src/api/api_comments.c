@@ -10,7 +10,9 @@
  * whether the thread is locked, the parent, and allocates the id; the moderation policy picks the status; one Lua
  * script stores and indexes the comment atomically. Honeypot or form-token failures store the comment as spam
  * (moderators can rescue false positives) but answer like a pending comment, so bots learn nothing. Anonymous
- * authors get an edit token (256-bit, stored as SHA-256) for the site's edit window.
+ * authors get an edit token (256-bit, stored as SHA-256) for the site's edit window. Mails a new comment causes
+ * (moderators' notices, the author's confirmation of `notify`, the parent author's reply notice; see api_notify.c)
+ * are queued before the 201 goes out.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -495,13 +497,14 @@ struct st_create_t {
     const char *status;
     json_t *stored;
     uint64_t id, created;
-    int mails_waiting;    /* moderator notifications being queued before the 201 goes out */
+    int mails_waiting;    /* mails (moderators', confirmation, reply) being queued before the 201 goes out */
     h2o_iovec_t response; /* the 201 body, sent once the mails are queued */
 };
 
 static const char *const limit_names[] = {"c_minute", "c_hour", "c_thread", "c_interval"};
 
 static int notify_moderators(struct st_create_t *c);
+static void on_notified(api_req_t *r, void *data);
 
 static void on_created(h2o_req_t *req, int err, store_create_result_t result, h2o_iovec_t public_json, void *data)
 {
@@ -525,8 +528,6 @@ static void on_created(h2o_req_t *req, int err, store_create_result_t result, h2
         break;
     }
     /* {"comment":<public form>,"replies":[]},"edit_token":"…"}; the public form already shows spam as pending. */
-    json_decref(c->stored);
-    c->stored = NULL;
     size_t cap = public_json.len + c->edit_token.len + 64;
     char *out = h2o_mem_alloc_pool(&req->pool, cap);
     size_t o = 0;
@@ -539,10 +540,32 @@ static void on_created(h2o_req_t *req, int err, store_create_result_t result, h2
     APPEND_LIT(out, o, "\"}");
     c->response = h2o_iovec_init(out, o);
     /* A comment that waits (not spam: nothing is mailed for spam) is announced to the moderators, with one-click
-     * links. The 201 waits until the mails are in the outbox, so an acknowledged comment's notice is not lost. */
-    if (strcmp(c->status, "pending") == 0 && notify_moderators(c) > 0)
+     * links; its author is asked to confirm a wish for replies (api_notify.c); a reply that is visible at once is
+     * told to its parent's author. The 201 waits until the mails are in the outbox, so an acknowledged comment's
+     * notices are not lost. */
+    if (strcmp(c->status, "pending") == 0)
+        notify_moderators(c);
+    if (api_notify_subscribe(r, &c->thread.ref, c->stored, on_notified, c) == 0)
+        ++c->mails_waiting;
+    if (api_notify_reply(r, &c->thread.ref, c->stored, on_notified, c) == 0)
+        ++c->mails_waiting;
+    json_decref(c->stored);
+    c->stored = NULL;
+    if (c->mails_waiting > 0)
         return;
     api_reply_raw_json(r, 201, c->response, "no-store");
+}
+
+/* One of the mails started in on_created is queued (or failed, which is logged): the last one sends the 201. */
+static void mail_settled(struct st_create_t *c)
+{
+    if (--c->mails_waiting == 0)
+        api_reply_raw_json(c->r, 201, c->response, "no-store");
+}
+
+static void on_notified(api_req_t *r, void *data)
+{
+    mail_settled(data);
 }
 
 static void on_mail_queued(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
@@ -550,8 +573,7 @@ static void on_mail_queued(h2o_req_t *req, int err, const store_value_t *v, size
     struct st_create_t *c = data;
     if (err != 0)
         core_log_error("a moderation mail for comment %llu could not be queued", (unsigned long long)c->id);
-    if (--c->mails_waiting == 0)
-        api_reply_raw_json(c->r, 201, c->response, "no-store");
+    mail_settled(c);
 }
 
 /* Signed link to /moderate for ACTION on comment C (7 days). */

@@ -4,13 +4,13 @@
  * nothing, because mail scanners and link previews fetch links on their own. The token is signed with the server
  * secret for the purpose "moderate", names one comment and one action, and expires after 7 days; it is the
  * moderator's authority for that one act, so pages that carry it send Referrer-Policy: no-referrer and are never
- * cached. These are pages for people: answers are HTML with the right status, not JSON. */
+ * cached. These are pages for people: answers are HTML with the right status, not JSON. Approving a reply tells
+ * its parent's author, when they asked for it (api_notify_reply). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "core/core_error.h"
-#include "core/core_html.h"
 #include "core/core_token.h"
 #include "api/api.h"
 
@@ -22,43 +22,12 @@ struct st_mod_t {
     char site[72];
     h2o_iovec_t token;
     h2o_iovec_t member;
-    json_t *after;
+    h2o_iovec_t visible; /* the comment's stored JSON when this act made it visible, else {NULL,0} */
 };
-
-/* Escaped copy of S in the pool. */
-static const char *esc(h2o_mem_pool_t *pool, const char *s, size_t len)
-{
-    size_t n = core_html_escape(s, len, NULL, 0);
-    char *out = h2o_mem_alloc_pool(pool, n + 1);
-    core_html_escape(s, len, out, n + 1);
-    return out;
-}
-
-/* Sends a small page. TITLE and BODY_HTML must already be safe HTML. */
-static void page(api_req_t *r, int status, const char *title, const char *body_html)
-{
-    h2o_req_t *req = r->req;
-    size_t cap = strlen(title) * 2 + strlen(body_html) + 512;
-    char *out = h2o_mem_alloc_pool(&req->pool, cap);
-    int n = snprintf(out, cap,
-                     "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                     "<meta name=\"robots\" content=\"noindex\"><title>%s</title></head>"
-                     "<body><main><h1>%s</h1>%s</main></body></html>",
-                     title, title, body_html);
-    req->res.status = status;
-    req->res.reason = status == 200 ? "OK" : status == 403 ? "Forbidden" : status == 404 ? "Not Found" : "Error";
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("referrer-policy"), 0, NULL,
-                          H2O_STRLIT("no-referrer"));
-    req->res.content_length = (size_t)n;
-    h2o_send_inline(req, out, (size_t)n);
-}
 
 static void fail(api_req_t *r, int status, const char *why)
 {
-    page(r, status, "This link does not work", why);
+    api_reply_page(r, status, "This link does not work", why);
 }
 
 /* Opens t=: "site \n url-hash:id \n action". Replies and returns NULL when it is forged, expired or malformed. */
@@ -89,8 +58,13 @@ static struct st_mod_t *open_or_reply(api_req_t *r)
     memcpy(m->site, payload, (size_t)(nl1 - payload));
     memcpy(m->action, nl2 + 1, strlen(nl2 + 1) + 1);
     m->id = strtoull(colon + 1, NULL, 10);
-    if (api_site_or_reply(r, m->site, strlen(m->site)) == NULL)
+    /* Not api_site_or_reply: its Origin check is for the API, and the button on this very page posts with Parley's
+     * own origin, which is no site's. The signed token is the authority here. */
+    r->site = core_config_find_site(r->env->cfg, m->site, strlen(m->site));
+    if (r->site == NULL) {
+        fail(r, 404, "<p>This site is no longer configured.</p>");
         return NULL;
+    }
     m->thread.site = h2o_iovec_init(r->site->id, strlen(r->site->id));
     m->thread.url_hash = h2o_strdup(&r->req->pool, nl1 + 1, 32);
     m->thread.canonical = h2o_iovec_init("", 0);
@@ -110,7 +84,7 @@ static void on_read(h2o_req_t *req, int err, h2o_iovec_t json, h2o_iovec_t url, 
     struct st_mod_t *m = data;
     api_req_t *r = m->r;
     if (err != 0) {
-        page(r, 503, "Try again shortly", "<p>The comment store is unavailable right now.</p>");
+        api_reply_page(r, 503, "Try again shortly", "<p>The comment store is unavailable right now.</p>");
         return;
     }
     json_t *c = json.base != NULL ? json_loadb(json.base, json.len, 0, NULL) : NULL;
@@ -129,13 +103,15 @@ static void on_read(h2o_req_t *req, int err, h2o_iovec_t json, h2o_iovec_t url, 
              "<p>On <a href=\"%s\" rel=\"noopener noreferrer\">%s</a>, by <strong>%s</strong> (now %s):</p>"
              "<blockquote>%s</blockquote>"
              "<form method=\"post\" action=\"/moderate?t=%s\"><button type=\"submit\">%s</button></form>",
-             esc(pool, url.base != NULL ? url.base : "", url.len), esc(pool, url.base != NULL ? url.base : "", url.len),
-             esc(pool, author != NULL ? author : "", author != NULL ? strlen(author) : 0),
-             esc(pool, status != NULL ? status : "", status != NULL ? strlen(status) : 0),
-             esc(pool, body != NULL ? body : "", body != NULL ? strlen(body) : 0),
-             esc(pool, m->token.base, m->token.len), verb);
+             api_html_escape(pool, url.base != NULL ? url.base : "", url.len),
+             api_html_escape(pool, url.base != NULL ? url.base : "", url.len),
+             api_html_escape(pool, author != NULL ? author : "", author != NULL ? strlen(author) : 0),
+             api_html_escape(pool, status != NULL ? status : "", status != NULL ? strlen(status) : 0),
+             api_html_escape(pool, body != NULL ? body : "", body != NULL ? strlen(body) : 0),
+             api_html_escape(pool, m->token.base, m->token.len), verb);
     json_decref(c);
-    page(r, 200, strcmp(m->action, "approve") == 0 ? "Approve this comment?" : "Mark this comment as spam?", html);
+    api_reply_page(r, 200, strcmp(m->action, "approve") == 0 ? "Approve this comment?" : "Mark this comment as spam?",
+                   html);
 }
 
 void api_moderate_show(api_req_t *r)
@@ -145,22 +121,42 @@ void api_moderate_show(api_req_t *r)
         return;
     int err = store_comment_read(r->env->store, r->req, &m->thread, m->id, on_read, m);
     if (err != 0)
-        page(r, 503, "Try again shortly", "<p>The comment store is unavailable right now.</p>");
+        api_reply_page(r, 503, "Try again shortly", "<p>The comment store is unavailable right now.</p>");
 }
 
 /* --- POST: act --- */
+
+static void done_page(struct st_mod_t *m)
+{
+    api_reply_page(m->r, 200, strcmp(m->action, "approve") == 0 ? "Approved" : "Marked as spam",
+                   strcmp(m->action, "approve") == 0
+                       ? "<p>The comment is published. Its author's next comments will be "
+                         "published at once.</p>"
+                       : "<p>The comment is hidden and kept in the spam queue.</p>");
+}
+
+static void on_notified(api_req_t *r, void *data)
+{
+    done_page(data);
+}
 
 static void on_moved(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
 {
     struct st_mod_t *m = data;
     if (err != 0) {
-        page(m->r, 503, "Try again shortly", "<p>The comment store is unavailable right now.</p>");
+        api_reply_page(m->r, 503, "Try again shortly", "<p>The comment store is unavailable right now.</p>");
         return;
     }
-    page(m->r, 200, strcmp(m->action, "approve") == 0 ? "Approved" : "Marked as spam",
-         strcmp(m->action, "approve") == 0 ? "<p>The comment is published. Its author's next comments will be "
-                                             "published at once.</p>"
-                                           : "<p>The comment is hidden and kept in the spam queue.</p>");
+    /* A reply that just became visible is told to its parent's author (api_notify.c); the page waits for the mail
+     * to be queued, as every notice of a comment does. */
+    if (m->visible.base != NULL) {
+        json_t *c = json_loadb(m->visible.base, m->visible.len, 0, NULL);
+        int rc = c != NULL ? api_notify_reply(m->r, &m->thread, c, on_notified, m) : CORE_ERR_INTERNAL;
+        json_decref(c);
+        if (rc == 0)
+            return;
+    }
+    done_page(m);
 }
 
 static void on_updated(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
@@ -168,7 +164,7 @@ static void on_updated(h2o_req_t *req, int err, const store_value_t *v, size_t n
     struct st_mod_t *m = data;
     api_req_t *r = m->r;
     if (err != 0 || n < 1 || v[0].type != STORE_ARR || v[0].num_items != 6) {
-        page(r, 503, "Try again shortly", "<p>The comment store is unavailable right now.</p>");
+        api_reply_page(r, 503, "Try again shortly", "<p>The comment store is unavailable right now.</p>");
         return;
     }
     const store_value_t *res = v[0].items;
@@ -177,19 +173,21 @@ static void on_updated(h2o_req_t *req, int err, const store_value_t *v, size_t n
         return;
     }
     if (h2o_memis(res[0].str.base, res[0].str.len, H2O_STRLIT("same"))) {
-        on_moved(req, 0, NULL, 0, m);
+        done_page(m);
         return;
     }
     json_t *after = json_loadb(res[4].str.base, res[4].str.len, 0, NULL);
     uint64_t created = after != NULL ? (uint64_t)json_integer_value(json_object_get(after, "created")) : 0;
     json_decref(after);
     bool approved = h2o_memis(res[2].str.base, res[2].str.len, H2O_STRLIT("approved"));
+    if (approved)
+        m->visible = res[4].str; /* a pool copy: parsed again once the queue is in step */
     err = store_modq_move(r->env->store, req, m->thread.site, m->member,
                           h2o_strdup(&req->pool, res[1].str.base, res[1].str.len).base,
                           h2o_strdup(&req->pool, res[2].str.base, res[2].str.len).base, created,
                           approved ? res[3].str : h2o_iovec_init(NULL, 0), on_moved, m);
     if (err != 0)
-        page(r, 503, "Try again shortly", "<p>The comment store is unavailable right now.</p>");
+        api_reply_page(r, 503, "Try again shortly", "<p>The comment store is unavailable right now.</p>");
 }
 
 void api_moderate_act(api_req_t *r)
@@ -201,5 +199,5 @@ void api_moderate_act(api_req_t *r)
     int err = store_comment_update(r->env->store, r->req, &m->thread, m->id, action, h2o_iovec_init(NULL, 0), 0,
                                    h2o_iovec_init(NULL, 0), h2o_iovec_init(NULL, 0), NULL, on_updated, m);
     if (err != 0)
-        page(r, 503, "Try again shortly", "<p>The comment store is unavailable right now.</p>");
+        api_reply_page(r, 503, "Try again shortly", "<p>The comment store is unavailable right now.</p>");
 }

@@ -1,7 +1,11 @@
 /* Replies: every API answer is JSON built by jansson (never by string concatenation), with the content type set,
- * no caching unless a handler says otherwise, and CORS headers only for an allowed Origin. */
+ * no caching unless a handler says otherwise, and CORS headers only for an allowed Origin. The few pages meant for
+ * people who follow a link from a mail (api_moderate.c, api_notify.c) are small HTML documents from
+ * api_reply_page. */
 #include <string.h>
+#include <stdio.h>
 #include "core/core_error.h"
+#include "core/core_html.h"
 #include "api/api.h"
 
 h2o_iovec_t api_json_dump(h2o_mem_pool_t *pool, json_t *v)
@@ -126,4 +130,34 @@ void api_reply_error(api_req_t *r, int err, const char *field, const char *messa
 void api_reply_json_error(api_req_t *r, const core_json_err_t *err)
 {
     api_reply_error(r, err->code, err->field, err->message);
+}
+
+const char *api_html_escape(h2o_mem_pool_t *pool, const char *s, size_t len)
+{
+    size_t n = core_html_escape(s, len, NULL, 0);
+    char *out = h2o_mem_alloc_pool(pool, n + 1);
+    core_html_escape(s, len, out, n + 1);
+    return out;
+}
+
+void api_reply_page(api_req_t *r, int status, const char *title, const char *body_html)
+{
+    h2o_req_t *req = r->req;
+    size_t cap = strlen(title) * 2 + strlen(body_html) + 512;
+    char *out = h2o_mem_alloc_pool(&req->pool, cap);
+    int n = snprintf(out, cap,
+                     "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                     "<meta name=\"robots\" content=\"noindex\"><title>%s</title></head>"
+                     "<body><main><h1>%s</h1>%s</main></body></html>",
+                     title, title, body_html);
+    req->res.status = status;
+    req->res.reason = status_reason(status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    /* The address of these pages holds a signed token: it must not leak to the next site in a Referer. */
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("referrer-policy"), 0, NULL,
+                          H2O_STRLIT("no-referrer"));
+    req->res.content_length = (size_t)n;
+    h2o_send_inline(req, out, (size_t)n);
 }

@@ -120,6 +120,23 @@ int mail_template_moderate(const char *from, const char *to, const char *site, c
                            const char *body, const char *approve_link, const char *spam_link, time_t now, char **out,
                            size_t *out_len);
 
+/**
+ * Renders the "confirm that you want replies" mail to the author TO of a comment on URL that asked for replies,
+ * with the signed CONFIRM_LINK. Same return and ownership as mail_template_moderate.
+ */
+int mail_template_subscribe(const char *from, const char *to, const char *site, const char *url,
+                            const char *confirm_link, time_t now, char **out, size_t *out_len);
+
+/**
+ * Renders the "new reply to your comment" mail: AUTHOR's reply BODY (plain text as written) on URL, the link
+ * COMMENT_LINK to it, and UNSUBSCRIBE_LINK both in the text and as the List-Unsubscribe header (with
+ * List-Unsubscribe-Post: List-Unsubscribe=One-Click, RFC 8058), so it must be an http(s) URL. Same return and
+ * ownership as mail_template_moderate.
+ */
+int mail_template_reply(const char *from, const char *to, const char *site, const char *url, const char *author,
+                        const char *body, const char *comment_link, const char *unsubscribe_link, time_t now,
+                        char **out, size_t *out_len);
+
 /* ---- the outbox: the mailer thread (mail_outbox.c) ---------------------------------------------------------- */
 
 /** Process-wide mail counters and queue gauges, read by /metrics. */

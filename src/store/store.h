@@ -221,6 +221,13 @@ int store_modq_move(store_t *store, h2o_req_t *req, h2o_iovec_t site, h2o_iovec_
 /** values[0] = {'ok'|'missing', likes, dislikes}. VALUE is 1, -1 or 0. */
 int store_comment_vote(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id, h2o_iovec_t voter,
                        int value, store_values_cb cb, void *data);
+/**
+ * Runs lua/comment_notify.lua: CONFIRMED true sets the comment's `notify_confirmed` flag (only when its author
+ * posted with `notify: true`), false clears it. values[0] = {result ('ok'|'same'|'missing'|'denied'), comment JSON
+ * after ('' when missing)}. The public form and the thread's version do not change.
+ */
+int store_comment_notify(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id, bool confirmed,
+                         store_values_cb cb, void *data);
 /** values[0] = {public JSON without its closing brace or '', cursor}. */
 int store_comment_locate(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id,
                          uint32_t page_size, store_values_cb cb, void *data);

@@ -52,6 +52,7 @@ typedef enum {
     X(comment_update)                                                                                                  \
     X(comment_vote)                                                                                                    \
     X(comment_locate)                                                                                                  \
+    X(comment_notify)                                                                                                  \
     X(comments_recent)                                                                                                 \
     X(outbox_promote)                                                                                                  \
     X(outbox_retry)                                                                                                    \

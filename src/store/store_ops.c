@@ -212,6 +212,19 @@ int store_comment_vote(store_t *store, h2o_req_t *req, const store_share_ref_t *
     return 0;
 }
 
+int store_comment_notify(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id, bool confirmed,
+                         store_values_cb cb, void *data)
+{
+    store_call_t *call = start(store, req, 1, cb, data);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    h2o_iovec_t cm = tkey(store, &req->pool, STORE_KEY_COMMENTS, thread), sid = num(&req->pool, id);
+    const char *argv[] = {cm.base, sid.base, confirmed ? "1" : "0"};
+    size_t lens[] = {cm.len, sid.len, 1};
+    store_call_script(call, STORE_SCRIPT_comment_notify, 1, 2, argv, lens);
+    return 0;
+}
+
 int store_comment_locate(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id,
                          uint32_t page_size, store_values_cb cb, void *data)
 {
