@@ -29,19 +29,22 @@ end
 local function tree_member(parent, child)
     return string.format('%010d:%010d', parent, child)
 end
-local function has_replies()
-    local pid = string.format('%010d:', id)
-    return #redis.call('ZRANGEBYLEX', KEYS[5], '[' .. pid, '[' .. pid .. '\255', 'LIMIT', 0, 1) > 0
+-- Whether comment NID has visible replies, and removing comment N (id NID) from every visible index.
+local function replies_of(nid)
+    local pfx = string.format('%010d:', nid)
+    return #redis.call('ZRANGEBYLEX', KEYS[5], '[' .. pfx, '[' .. pfx .. '\255', 'LIMIT', 0, 1) > 0
 end
-local function hide()
-    if c.parent == 0 then
-        redis.call('ZREM', KEYS[3], id)
-        redis.call('ZREM', KEYS[4], id)
+local function unindex(n, nid)
+    if n.parent == 0 then
+        redis.call('ZREM', KEYS[3], nid)
+        redis.call('ZREM', KEYS[4], nid)
     else
-        redis.call('ZREM', KEYS[5], tree_member(c.parent, id))
+        redis.call('ZREM', KEYS[5], tree_member(n.parent, nid))
     end
-    redis.call('ZREM', KEYS[7], id)
+    redis.call('ZREM', KEYS[7], nid)
 end
+local function has_replies() return replies_of(id) end
+local function hide() unindex(c, id) end
 local function show()
     if c.parent == 0 then
         redis.call('ZADD', KEYS[3], id, id)
@@ -113,9 +116,7 @@ for _ = 1, 12 do
     local praw = redis.call('HGET', KEYS[2], pid)
     if not praw then break end
     local p = cjson.decode(praw)
-    local pfx = string.format('%010d:', pid)
-    if not (p.status == 'deleted' or p.placeholder) or
-        #redis.call('ZRANGEBYLEX', KEYS[5], '[' .. pfx, '[' .. pfx .. '\255', 'LIMIT', 0, 1) > 0 then
+    if not (p.status == 'deleted' or p.placeholder) or replies_of(pid) then
         break
     end
     if p.placeholder then
@@ -125,13 +126,7 @@ for _ = 1, 12 do
         redis.call('HSET', KEYS[2], pid, cjson.encode(p))
         redis.call('HSET', KEYS[8], pid, public_json(p))
     end
-    if p.parent == 0 then
-        redis.call('ZREM', KEYS[3], pid)
-        redis.call('ZREM', KEYS[4], pid)
-    else
-        redis.call('ZREM', KEYS[5], tree_member(p.parent, pid))
-    end
-    redis.call('ZREM', KEYS[7], pid)
+    unindex(p, pid)
     pid = p.parent
 end
 c.status = new
