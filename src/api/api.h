@@ -25,7 +25,9 @@ typedef struct st_api_env_t {
     store_t *store;
     const uint8_t *secret; /**< HMAC key from secret_file */
     size_t secret_len;
-    api_pagecache_t *pages; /**< rendered comment pages (api_pagecache.c), owned by the worker */
+    api_pagecache_t *pages;  /**< rendered comment pages (api_pagecache.c), owned by the worker */
+    long visitor_day;        /**< UTC day (days since the epoch) of visitor_key; 0 = not derived yet */
+    uint8_t visitor_key[32]; /**< today's visitor-hash key, HMAC(secret, "visitor:YYYY-MM-DD") */
 } api_env_t;
 
 typedef struct st_api_param_t {

@@ -236,14 +236,22 @@ h2o_iovec_t api_client_key(api_req_t *r)
 
 h2o_iovec_t api_visitor_hash(api_req_t *r)
 {
-    char day[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    size_t dlen = strftime(day, sizeof(day), "visitor:%Y-%m-%d", &tm);
-    /* The day key is derived, never stored: yesterday's hashes cannot be linked to today's. */
-    uint8_t daykey[CORE_SHA256_LEN], mac[CORE_SHA256_LEN];
-    core_hmac_sha256(r->env->secret, r->env->secret_len, day, dlen, daykey);
+    /* The day key is derived, never stored in Redis: yesterday's hashes cannot be linked to today's. Each worker
+     * keeps today's in memory (the env is per worker, so no locking) and derives a new one when the UTC day
+     * changes. */
+    api_env_t *env = r->env;
+    long today = (long)(time(NULL) / 86400);
+    if (env->visitor_day != today) {
+        char day[32];
+        time_t now = (time_t)today * 86400;
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        size_t dlen = strftime(day, sizeof(day), "visitor:%Y-%m-%d", &tm);
+        core_hmac_sha256(env->secret, env->secret_len, day, dlen, env->visitor_key);
+        env->visitor_day = today;
+    }
+    const uint8_t *daykey = env->visitor_key;
+    uint8_t mac[CORE_SHA256_LEN];
 
     h2o_iovec_t ua = h2o_iovec_init(NULL, 0);
     ssize_t i = h2o_find_header(&r->req->headers, H2O_TOKEN_USER_AGENT, -1);
@@ -255,7 +263,7 @@ h2o_iovec_t api_visitor_hash(api_req_t *r)
     msg[r->client.len] = '\n';
     if (ua.len != 0)
         memcpy(msg + r->client.len + 1, ua.base, ua.len);
-    core_hmac_sha256(daykey, sizeof(daykey), msg, n, mac);
+    core_hmac_sha256(daykey, CORE_SHA256_LEN, msg, n, mac);
     char *hex = h2o_mem_alloc_pool(&r->req->pool, 33);
     core_hex_encode(mac, 16, hex);
     return h2o_iovec_init(hex, 32);
