@@ -5,53 +5,30 @@
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
 const h = require('./lib/harness');
 const { ADMIN_TOKEN, RELAXED, page, client } = require('./lib/comments');
-const sinkLib = require('../mail/sink');
+const { startMailStack } = require('./lib/mailstack');
 
-let redis;
+let stack;
 let parley;
-let sink;
-let sinkDir;
 let c;
 const MOD = 'moderator@example.com';
 
 before(async () => {
-  redis = await h.startRedis();
-  sinkDir = h.tmpdir('sink');
-  sink = await sinkLib.start({ dir: sinkDir });
-  parley = await h.startParley({
-    redisUrl: redis.url, comments: RELAXED, env: { PARLEY_ADMIN_TOKEN: ADMIN_TOKEN },
+  stack = await startMailStack({
+    admins: [MOD], comments: RELAXED, env: { PARLEY_ADMIN_TOKEN: ADMIN_TOKEN },
     sites: [{ id: 'all', origins: ['https://blog.example'], moderation: 'all' }],
-    extra: `smtp:\n  url: "smtp://127.0.0.1:${sink.port}"\n  from: "Parley <parley@example.com>"\n` +
-      `accounts:\n  admin_emails: ["${MOD}"]\n`,
   });
+  parley = stack.parley;
   c = client(parley);
 });
 
 after(async () => {
-  if (parley) await parley.stop();
-  if (redis) await redis.stop();
-  if (sink) await sink.close();
-  if (parley) assert.deepEqual(h.sanitizerReport(parley.log()), [], 'no sanitizer report in the parleyd log');
+  if (stack) await stack.stop();
 });
 
-function mails() {
-  return fs.readdirSync(sinkDir).filter((f) => f.endsWith('.json')).sort()
-    .map((f) => JSON.parse(fs.readFileSync(path.join(sinkDir, f), 'utf8')));
-}
-
-async function waitMail(pred, ms = 10000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const m = mails().find(pred);
-    if (m) return m;
-    await h.sleep(50);
-  }
-  return undefined;
-}
+const mails = () => stack.mails();
+const waitMail = (pred, ms) => stack.waitMail(pred, ms);
 
 const get = (p, target) => h.h1(p, 'GET', target.replace(p.base, ''));
 const post = (p, target) => h.h1(p, 'POST', target.replace(p.base, ''), { headers: { 'content-type': null } });

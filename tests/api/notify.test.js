@@ -14,54 +14,33 @@ const fs = require('node:fs');
 const path = require('node:path');
 const h = require('./lib/harness');
 const { ADMIN_TOKEN, RELAXED, page, client, urlHash } = require('./lib/comments');
-const sinkLib = require('../mail/sink');
+const { startMailStack } = require('./lib/mailstack');
 
-let redis;
+let stack;
 let parley;
-let sink;
-let sinkDir;
 let c;
 const MOD = 'moderator@example.com';
 const PAT = 'pat@example.com';
 const RITA = 'rita@example.com';
 
 before(async () => {
-  redis = await h.startRedis();
-  sinkDir = h.tmpdir('sink');
-  sink = await sinkLib.start({ dir: sinkDir });
-  parley = await h.startParley({
-    redisUrl: redis.url, comments: RELAXED, env: { PARLEY_ADMIN_TOKEN: ADMIN_TOKEN },
+  stack = await startMailStack({
+    admins: [MOD], comments: RELAXED, env: { PARLEY_ADMIN_TOKEN: ADMIN_TOKEN },
     sites: [
       { id: 'open', origins: ['https://blog.example'], moderation: 'none' },
       { id: 'all', origins: ['https://blog.example'], moderation: 'all' },
     ],
-    extra: `smtp:\n  url: "smtp://127.0.0.1:${sink.port}"\n  from: "Parley <parley@example.com>"\n` +
-      `accounts:\n  admin_emails: ["${MOD}"]\n`,
   });
+  parley = stack.parley;
   c = client(parley);
 });
 
 after(async () => {
-  if (parley) await parley.stop();
-  if (redis) await redis.stop();
-  if (sink) await sink.close();
-  if (parley) assert.deepEqual(h.sanitizerReport(parley.log()), [], 'no sanitizer report in the parleyd log');
+  if (stack) await stack.stop();
 });
 
-function mails() {
-  return fs.readdirSync(sinkDir).filter((f) => f.endsWith('.json')).sort()
-    .map((f) => JSON.parse(fs.readFileSync(path.join(sinkDir, f), 'utf8')));
-}
-
-async function waitMail(pred, ms = 10000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const m = mails().find(pred);
-    if (m) return m;
-    await h.sleep(50);
-  }
-  return undefined;
-}
+const mails = () => stack.mails();
+const waitMail = (pred, ms) => stack.waitMail(pred, ms);
 
 // Queues a mail after everything queued so far and waits for it (see the top of this file).
 async function flush() {

@@ -1,0 +1,46 @@
+// A Redis, an in-process SMTP sink (tests/mail/sink.js) and a parleyd that mails through it (smtp.url, with
+// accounts.admin_emails), for the tests of mails Parley sends. Everything started here is stopped by stop().
+'use strict';
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const h = require('./harness');
+const sinkLib = require('../../mail/sink');
+
+async function startMailStack({ sites, admins = [], comments, env = {} }) {
+  const redis = await h.startRedis();
+  const sinkDir = h.tmpdir('sink');
+  const sink = await sinkLib.start({ dir: sinkDir });
+  const parley = await h.startParley({
+    redisUrl: redis.url, comments, env, sites,
+    extra: `smtp:\n  url: "smtp://127.0.0.1:${sink.port}"\n  from: "Parley <parley@example.com>"\n` +
+      `accounts:\n  admin_emails: [${admins.map((a) => `"${a}"`).join(', ')}]\n`,
+  });
+  const stack = {
+    redis, sink, sinkDir, parley,
+    // Every mail the sink accepted so far, oldest first (the sink's JSON records).
+    mails() {
+      return fs.readdirSync(sinkDir).filter((f) => f.endsWith('.json')).sort()
+        .map((f) => JSON.parse(fs.readFileSync(path.join(sinkDir, f), 'utf8')));
+    },
+    // The first mail matching PRED, polling up to MS; undefined if none came.
+    async waitMail(pred, ms = 10000) {
+      const end = Date.now() + ms;
+      while (Date.now() < end) {
+        const m = stack.mails().find(pred);
+        if (m) return m;
+        await h.sleep(50);
+      }
+      return undefined;
+    },
+    async stop() {
+      await parley.stop();
+      await redis.stop();
+      await sink.close();
+      assert.deepEqual(h.sanitizerReport(parley.log()), [], 'no sanitizer report in the parleyd log');
+    },
+  };
+  return stack;
+}
+
+module.exports = { startMailStack };
