@@ -85,10 +85,24 @@ static uint64_t backoff_s(uint32_t attempts)
 
 /* Settles one mail after an attempt. A failed settle leaves the entry pending, so it is sent again: for an
  * accepted mail that is a duplicate, which is why the warning says so. */
+#define MAX_DELIVERIES 10
+
 static void deliver(store_mail_t *m)
 {
     mail_smtp_result_t res;
     char err[512];
+    /* Every attempt that ends (sent, retry, dead letter) settles the entry, so a mail handed out again and again
+     * is one whose attempts never end: parleyd dies while sending it. Without this cap such a mail would take the
+     * mailer down on every start, for ever. */
+    if (m->deliveries > MAX_DELIVERIES) {
+        snprintf(err, sizeof(err), "handed out %u times without an outcome (the mailer stopped while sending it)",
+                 m->deliveries);
+        atomic_fetch_add(&mail_stats.dead, 1);
+        core_log_warn("mail %s: %s; moved to the dead letters", m->id, err);
+        if (store_sync_outbox_dead(outbox.sync, m, err) != 0)
+            core_log_warn("mail %s: could not file the dead letter; it will be tried again", m->id);
+        return;
+    }
     int rc = mail_smtp_send(&outbox.smtp, m->from, m->rcpt, m->msg, m->msg_len, &res, err, sizeof(err));
     if (rc == 0) {
         atomic_fetch_add(&mail_stats.sent, 1);

@@ -281,13 +281,15 @@ typedef struct st_store_sync_t store_sync_t;
 /** One mail read from the outbox. All strings are malloc'ed and NUL-terminated; release with store_sync_mail_free.
  * Missing fields of a hand-written entry read as "" / 0. */
 typedef struct st_store_mail_t {
-    char *id;          /**< stream entry id, e.g. "1700000000000-0" */
-    char *from;        /**< envelope sender (bare addr-spec, may be "") */
-    char *rcpt;        /**< envelope recipient (bare addr-spec) */
-    char *msg;         /**< the rendered message, MSG_LEN bytes */
-    size_t msg_len;    /**< length of msg without its NUL */
-    uint32_t attempts; /**< failed attempts before this one */
-    uint64_t first_ms; /**< when the mail was first enqueued (ms since the epoch; 0 if unknown) */
+    char *id;            /**< stream entry id, e.g. "1700000000000-0" */
+    char *from;          /**< envelope sender (bare addr-spec, may be "") */
+    char *rcpt;          /**< envelope recipient (bare addr-spec) */
+    char *msg;           /**< the rendered message, MSG_LEN bytes */
+    size_t msg_len;      /**< length of msg without its NUL */
+    uint32_t attempts;   /**< failed attempts before this one */
+    uint64_t first_ms;   /**< when the mail was first enqueued (ms since the epoch; 0 if unknown) */
+    uint32_t deliveries; /**< times the group has handed this entry out, this time included (0 if unknown): a
+                              mail handed out again and again without an outcome keeps crashing its sender */
 } store_mail_t;
 
 /** Frees M's strings and zeroes it (M itself is the caller's). Safe on a zeroed or already freed store_mail_t. */

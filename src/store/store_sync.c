@@ -435,6 +435,25 @@ static int promote(store_sync_t *s)
     return err;
 }
 
+/* How many times the group has handed entry ID out (XPENDING's delivery counter); 0 when it cannot tell. */
+static uint32_t deliveries_of(store_sync_t *s, const char *id)
+{
+    const char *argv[] = {"XPENDING", s->keys[K_OUT], GROUP, id, id, "1"};
+    size_t lens[] = {8, s->key_lens[K_OUT], strlen(GROUP), strlen(id), strlen(id), 1};
+    store_stats.commands++;
+    redisReply *r = redisCommandArgv(s->c, 6, argv, lens);
+    uint32_t n = 0;
+    if (r == NULL) {
+        drop(s, s->c->errstr);
+        return 0;
+    }
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->type == REDIS_REPLY_ARRAY &&
+        r->element[0]->elements == 4 && r->element[0]->element[3]->type == REDIS_REPLY_INTEGER)
+        n = (uint32_t)r->element[0]->element[3]->integer;
+    freeReplyObject(r);
+    return n;
+}
+
 int store_sync_outbox_next(store_sync_t *s, const char *consumer, int block_ms, store_mail_t *out)
 {
     memset(out, 0, sizeof(*out));
@@ -447,6 +466,8 @@ int store_sync_outbox_next(store_sync_t *s, const char *consumer, int block_ms, 
             rc = claim(s, consumer, out);
         if (rc == 0)
             rc = read_group(s, consumer, ">", block_ms, out);
+        if (rc == 1)
+            out->deliveries = deliveries_of(s, out->id);
         if (rc != 2)
             return rc;
     }

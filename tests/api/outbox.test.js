@@ -226,3 +226,25 @@ test('SIGTERM during a slow send stops promptly, keeps the mail queued, exits 0 
   // (The relay may still store the interrupted copy; the entry is sent again by the next start.)
   void tag;
 });
+
+test('a mail handed out more than 10 times without an outcome goes to the dead letters, unsent', async () => {
+  // Nobody reads the stream while the entry is prepared.
+  if (parley) await parley.stop('SIGTERM');
+  parley = null;
+  const tag = await enqueue('crashloop@example.test');
+  const entries = await redis.cmd('XRANGE', OUT, '-', '+');
+  const entry = entries.find(([, fields]) => fields.some((v) => String(v).includes(`Subject: ${tag}`)));
+  assert.ok(entry, 'the entry is in the stream');
+  // As if parleyd had died 20 times while sending it: this consumer holds it, with a delivery count of 20.
+  const consumer = `parleyd@${require('node:os').hostname()}`;
+  await redis.cmd('XGROUP', 'CREATECONSUMER', OUT, 'mailer', consumer);
+  await redis.cmd('XCLAIM', OUT, 'mailer', consumer, '0', entry[0], 'RETRYCOUNT', '20', 'FORCE');
+  const deadBefore = await xlen(DEAD);
+  parley = await startParley();
+  await waitFor('the dead letter', async () => (await xlen(DEAD)) > deadBefore);
+  const [[, fields]] = await redis.cmd('XREVRANGE', DEAD, '+', '-', 'COUNT', '1');
+  const reason = fields[fields.indexOf('reason') + 1];
+  assert.match(String(reason), /handed out 21 times without an outcome/);
+  await waitFor('stream and PEL settled', async () => (await pendingCount()) === 0);
+  assert.equal(copiesOf(tag).length, 0, 'not sent');
+});
