@@ -11,14 +11,6 @@ static h2o_iovec_t pool_copy(h2o_mem_pool_t *pool, const char *s, size_t len)
     return h2o_strdup(pool, s, len);
 }
 
-static uint64_t to_u64(const char *s, size_t len)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < len && s[i] >= '0' && s[i] <= '9'; ++i)
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    return v;
-}
-
 static h2o_iovec_t thread_key(store_t *store, h2o_mem_pool_t *pool, store_key_t key, const store_share_ref_t *t)
 {
     h2o_iovec_t parts[] = {t->site, t->url_hash};
@@ -256,7 +248,7 @@ static int on_page_reply(store_call_t *call, size_t idx, redisReply *reply)
         } else if (h2o_memis(f->str, f->len, H2O_STRLIT("title"))) {
             pg->title = pool_copy(pool, v->str, v->len);
         } else if (h2o_memis(f->str, f->len, H2O_STRLIT("count"))) {
-            pg->count = to_u64(v->str, v->len);
+            pg->count = store_parse_u64(v->str, v->len);
         } else if (h2o_memis(f->str, f->len, H2O_STRLIT("ver"))) {
             pg->ver = pool_copy(pool, v->str, v->len);
         } else if (h2o_memis(f->str, f->len, H2O_STRLIT("locked"))) {
@@ -275,8 +267,8 @@ static int on_page_reply(store_call_t *call, size_t idx, redisReply *reply)
         redisReply *id = reply->element[i], *parent = reply->element[i + 1], *pub = reply->element[i + 2];
         if (id->type != REDIS_REPLY_STRING || parent->type != REDIS_REPLY_STRING || pub->type != REDIS_REPLY_STRING)
             continue;
-        pg->ids[pg->num_comments] = to_u64(id->str, id->len);
-        pg->parents[pg->num_comments] = to_u64(parent->str, parent->len);
+        pg->ids[pg->num_comments] = store_parse_u64(id->str, id->len);
+        pg->parents[pg->num_comments] = store_parse_u64(parent->str, parent->len);
         pg->publics[pg->num_comments] = pool_copy(pool, pub->str, pub->len);
         pg->num_comments++;
     }
@@ -330,11 +322,7 @@ struct st_counts_t {
 static int on_counts_reply(store_call_t *call, size_t idx, redisReply *reply)
 {
     struct st_counts_t *c = call->result;
-    if (reply->type == REDIS_REPLY_STRING)
-        c->counts[idx] = to_u64(reply->str, reply->len);
-    else if (reply->type != REDIS_REPLY_NIL)
-        return CORE_ERR_UNAVAILABLE;
-    return 0;
+    return store_reply_u64(reply, &c->counts[idx]) == 0 ? 0 : CORE_ERR_UNAVAILABLE;
 }
 
 static void on_counts_done(store_call_t *call, int err)

@@ -86,6 +86,12 @@ typedef enum {
 h2o_iovec_t store_key_build(h2o_mem_pool_t *pool, const char *prefix, store_key_t key, size_t nparts,
                             const h2o_iovec_t *parts);
 
+/** The decimal number at the start of S (LEN bytes; Redis integers stored as strings); stops at the first
+ * non-digit, at most 20 digits. */
+uint64_t store_parse_u64(const char *s, size_t len);
+/** Reads a bulk-string integer reply into *OUT (NIL = 0). Returns 0, or CORE_ERR_UNAVAILABLE for any other type. */
+int store_reply_u64(const redisReply *reply, uint64_t *out);
+
 /** The configured key prefix of a store. */
 const char *store_prefix(store_t *store);
 

@@ -31,3 +31,21 @@ h2o_iovec_t store_key_build(h2o_mem_pool_t *pool, const char *prefix, store_key_
     *o = '\0';
     return h2o_iovec_init(out, len);
 }
+
+uint64_t store_parse_u64(const char *s, size_t len)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < len && i < 20 && s[i] >= '0' && s[i] <= '9'; ++i)
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    return v;
+}
+
+int store_reply_u64(const redisReply *reply, uint64_t *out)
+{
+    *out = 0;
+    if (reply->type == REDIS_REPLY_STRING)
+        *out = store_parse_u64(reply->str, reply->len);
+    else if (reply->type != REDIS_REPLY_NIL)
+        return -1;
+    return 0;
+}

@@ -15,14 +15,6 @@ struct st_share_hit_t {
     bool counted;
 };
 
-static uint64_t parse_u64(const char *s, size_t len)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < len && s[i] >= '0' && s[i] <= '9'; ++i)
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    return v;
-}
-
 /* Reads HGETALL-shaped pairs starting at element FROM into COUNTS; unknown fields (url) are skipped. */
 static int read_pairs(redisReply *reply, size_t from, store_share_counts_t *counts)
 {
@@ -34,11 +26,11 @@ static int read_pairs(redisReply *reply, size_t from, store_share_counts_t *coun
         if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
             continue;
         if (f->len == 5 && memcmp(f->str, "total", 5) == 0) {
-            counts->total = parse_u64(v->str, v->len);
+            counts->total = store_parse_u64(v->str, v->len);
         } else {
             int net = core_network_find(f->str, f->len);
             if (net >= 0)
-                counts->networks[net] = parse_u64(v->str, v->len);
+                counts->networks[net] = store_parse_u64(v->str, v->len);
         }
     }
     return 0;
@@ -54,11 +46,7 @@ static int on_total_reply(store_call_t *call, size_t idx, redisReply *reply)
 {
     struct st_share_get_t *r = call->result;
     memset(&r->counts[idx], 0, sizeof(r->counts[idx]));
-    if (reply->type == REDIS_REPLY_STRING)
-        r->counts[idx].total = parse_u64(reply->str, reply->len);
-    else if (reply->type != REDIS_REPLY_NIL)
-        return CORE_ERR_UNAVAILABLE;
-    return 0;
+    return store_reply_u64(reply, &r->counts[idx].total) == 0 ? 0 : CORE_ERR_UNAVAILABLE;
 }
 
 static void on_get_done(store_call_t *call, int err)

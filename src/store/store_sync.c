@@ -279,17 +279,6 @@ void store_sync_mail_free(store_mail_t *m)
     memset(m, 0, sizeof(*m));
 }
 
-static uint64_t parse_u64(const char *p, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < n && i < 20; ++i) {
-        if (p[i] < '0' || p[i] > '9')
-            return 0;
-        v = v * 10 + (uint64_t)(p[i] - '0');
-    }
-    return v;
-}
-
 /* Copies one stream entry [id, [field, value, ...]] into OUT. Returns 1 when copied, 0 for an entry whose data is
  * gone ([id, nil]: XDEL'ed while pending), -1 when the reply does not look like an entry. */
 static int copy_entry(const redisReply *e, store_mail_t *out)
@@ -313,9 +302,9 @@ static int copy_entry(const redisReply *e, store_mail_t *out)
         else if (k->len == 3 && memcmp(k->str, "msg", 3) == 0)
             dst = &out->msg;
         else if (k->len == 8 && memcmp(k->str, "attempts", 8) == 0)
-            out->attempts = (uint32_t)parse_u64(v->str, v->len);
+            out->attempts = (uint32_t)store_parse_u64(v->str, v->len);
         else if (k->len == 5 && memcmp(k->str, "first", 5) == 0)
-            out->first_ms = parse_u64(v->str, v->len);
+            out->first_ms = store_parse_u64(v->str, v->len);
         if (dst != NULL && *dst == NULL) {
             *dst = dup_n(v->str, v->len);
             if (dst == &out->msg)

@@ -80,16 +80,7 @@ function assertAlive(p) {
 
 const commandsSent = async (p) => h.metricValue(await h.metrics(p), 'parley_redis_commands_total');
 
-async function stopClean(p, withinMs = 5000) {
-  const t0 = Date.now();
-  const { code, signal } = await p.stop('SIGTERM');
-  const took = Date.now() - t0;
-  const log = p.log();
-  assert.deepEqual(h.sanitizerReport(log), [], log);
-  assert.equal(signal, null, log);
-  assert.equal(code, 0, log);
-  assert.ok(took <= withinMs, `exited ${took} ms after SIGTERM`);
-}
+const stopClean = h.stopClean;
 
 test('Redis killed: /readyz and the API answer 503 at once; Redis back: same parleyd serves again', async () => {
   const pid = parley.proc.pid;

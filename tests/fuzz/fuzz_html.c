@@ -22,115 +22,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Written on every run so the compiler cannot drop the calls or the results. */
 static volatile size_t sink;
 
-struct st_allowed_t {
-    GumboTag tag;
-    bool is_inline;
-    const char *attrs[3];
-};
+#include "../common/html_oracle.h"
 
-static const struct st_allowed_t allowed[] = {
-    {GUMBO_TAG_A, true, {"href", "title", "rel"}},
-    {GUMBO_TAG_ABBR, true, {"title"}},
-    {GUMBO_TAG_ACRONYM, true, {"title"}},
-    {GUMBO_TAG_B, true, {NULL}},
-    {GUMBO_TAG_BLOCKQUOTE, false, {"cite"}},
-    {GUMBO_TAG_CITE, true, {NULL}},
-    {GUMBO_TAG_CODE, true, {NULL}},
-    {GUMBO_TAG_DEL, true, {"datetime"}},
-    {GUMBO_TAG_EM, true, {NULL}},
-    {GUMBO_TAG_I, true, {NULL}},
-    {GUMBO_TAG_Q, true, {"cite"}},
-    {GUMBO_TAG_S, true, {NULL}},
-    {GUMBO_TAG_STRIKE, true, {NULL}},
-    {GUMBO_TAG_STRONG, true, {NULL}},
-    {GUMBO_TAG_P, false, {NULL}},
-    {GUMBO_TAG_BR, true, {NULL}},
-};
-
-/* The scheme a browser would see: C0 controls and spaces trimmed, tabs and newlines removed. */
-static bool url_scheme_ok(const char *v)
+/* Re-parses sanitised HTML and aborts unless the shared oracle accepts it; returns the number of links found. */
+static size_t checked(const char *html, size_t len)
 {
-    char buf[16];
-    size_t n = 0, len = strlen(v), i = 0;
-    while (len > 0 && (unsigned char)v[len - 1] <= 0x20)
-        len--;
-    while (i < len && (unsigned char)v[i] <= 0x20)
-        i++;
-    for (; i < len && n < sizeof(buf) - 1; i++) {
-        if (v[i] != '\t' && v[i] != '\n' && v[i] != '\r')
-            buf[n++] = v[i];
-    }
-    buf[n] = '\0';
-    return strncasecmp(buf, "http://", 7) == 0 || strncasecmp(buf, "https://", 8) == 0 ||
-           strncasecmp(buf, "mailto:", 7) == 0;
-}
-
-static void check_node(const GumboNode *node, int depth, bool in_a, bool in_inline_or_p, size_t *links)
-{
-    if (depth > CORE_HTML_MAX_DEPTH + 2)
+    size_t links;
+    if (check_html(html, len, &links) != NULL)
         abort();
-    if (node->type == GUMBO_NODE_TEXT || node->type == GUMBO_NODE_WHITESPACE) {
-        if (strchr(node->v.text.text, '\n') != NULL || !in_inline_or_p)
-            abort();
-        return;
-    }
-    if (node->type != GUMBO_NODE_ELEMENT)
-        abort();
-
-    const GumboElement *el = &node->v.element;
-    const struct st_allowed_t *rule = NULL;
-    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
-        if (allowed[i].tag == el->tag)
-            rule = &allowed[i];
-    }
-    if (rule == NULL || el->tag_namespace != GUMBO_NAMESPACE_HTML)
-        abort();
-    unsigned flags = node->parse_flags;
-    if (el->tag == GUMBO_TAG_BR)
-        flags &= ~(unsigned)GUMBO_INSERTION_IMPLICIT_END_TAG;
-    if (flags != GUMBO_INSERTION_NORMAL || el->original_tag.length == 0)
-        abort();
-    if ((!rule->is_inline && in_inline_or_p) || (el->tag == GUMBO_TAG_A && in_a))
-        abort();
-
-    for (size_t i = 0; i < el->attributes.length; i++) {
-        const GumboAttribute *a = el->attributes.data[i];
-        bool ok = false;
-        for (size_t k = 0; k < 3 && rule->attrs[k] != NULL; k++)
-            ok = ok || strcmp(a->name, rule->attrs[k]) == 0;
-        if (!ok)
-            abort();
-        if ((strcmp(a->name, "href") == 0 || strcmp(a->name, "cite") == 0) && !url_scheme_ok(a->value))
-            abort();
-        if (strcmp(a->name, "datetime") == 0 && a->value[strspn(a->value, "0123456789-:TZ+.")] != '\0')
-            abort();
-        if (strcmp(a->name, "rel") == 0 && strcmp(a->value, "nofollow ugc noopener") != 0)
-            abort();
-        if (strcmp(a->name, "href") == 0)
-            ++*links;
-    }
-    if (el->tag == GUMBO_TAG_A && gumbo_get_attribute(&el->attributes, "rel") == NULL)
-        abort();
-
-    for (size_t i = 0; i < el->children.length; i++)
-        check_node(el->children.data[i], depth + 1, in_a || el->tag == GUMBO_TAG_A,
-                   in_inline_or_p || el->tag == GUMBO_TAG_P || rule->is_inline, links);
-}
-
-/* Re-parses sanitised HTML as a browser would and checks it; returns the number of links found. */
-static size_t check_html(const char *html, size_t len)
-{
-    GumboOptions opts = kGumboDefaultOptions;
-    size_t links = 0;
-    opts.fragment_context = GUMBO_TAG_DIV;
-    opts.fragment_namespace = GUMBO_NAMESPACE_HTML;
-    if (strlen(html) != len)
-        abort();
-    GumboOutput *out = gumbo_parse_with_options(&opts, html, len);
-    const GumboVector *top = &out->root->v.element.children;
-    for (size_t i = 0; i < top->length; i++)
-        check_node(top->data[i], 1, false, false, &links);
-    gumbo_destroy_output(&opts, out);
     return links;
 }
 
@@ -181,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *out = core_html_sanitize(in, size, &out_len);
     if (out == NULL || strlen(out) != out_len)
         abort();
-    size_t links = check_html(out, out_len);
+    size_t links = checked(out, out_len);
     if (links != count_substr(out, "<a href=\"") || core_html_count_links(out, out_len) != links)
         abort();
 

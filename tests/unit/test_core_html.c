@@ -24,146 +24,7 @@
 #include <gumbo.h>
 #include "core/core_html.h"
 
-/* ---- the invariant checker ---- */
-
-struct st_allowed_t {
-    GumboTag tag;
-    bool inline_;
-    const char *attrs[3];
-};
-
-static const struct st_allowed_t allowed[] = {
-    {GUMBO_TAG_A, true, {"href", "title", "rel"}},
-    {GUMBO_TAG_ABBR, true, {"title"}},
-    {GUMBO_TAG_ACRONYM, true, {"title"}},
-    {GUMBO_TAG_B, true, {NULL}},
-    {GUMBO_TAG_BLOCKQUOTE, false, {"cite"}},
-    {GUMBO_TAG_CITE, true, {NULL}},
-    {GUMBO_TAG_CODE, true, {NULL}},
-    {GUMBO_TAG_DEL, true, {"datetime"}},
-    {GUMBO_TAG_EM, true, {NULL}},
-    {GUMBO_TAG_I, true, {NULL}},
-    {GUMBO_TAG_Q, true, {"cite"}},
-    {GUMBO_TAG_S, true, {NULL}},
-    {GUMBO_TAG_STRIKE, true, {NULL}},
-    {GUMBO_TAG_STRONG, true, {NULL}},
-    {GUMBO_TAG_P, false, {NULL}},
-    {GUMBO_TAG_BR, true, {NULL}},
-};
-
-static bool contains_ci(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (; *hay != '\0'; hay++) {
-        if (strncasecmp(hay, needle, n) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* The scheme a browser would see: C0 controls and spaces trimmed, tabs and newlines removed. */
-static bool url_scheme_ok(const char *v)
-{
-    char buf[64];
-    size_t n = 0, len = strlen(v);
-    while (len > 0 && (unsigned char)v[len - 1] <= 0x20)
-        len--;
-    size_t i = 0;
-    while (i < len && (unsigned char)v[i] <= 0x20)
-        i++;
-    for (; i < len && n < sizeof(buf) - 1; i++) {
-        if (v[i] != '\t' && v[i] != '\n' && v[i] != '\r')
-            buf[n++] = v[i];
-    }
-    buf[n] = '\0';
-    return strncasecmp(buf, "http://", 7) == 0 || strncasecmp(buf, "https://", 8) == 0 ||
-           strncasecmp(buf, "mailto:", 7) == 0;
-}
-
-/* Returns NULL if the subtree under NODE (whose nearest kept ancestors are described by the flags) is safe and
- * canonical, else what is wrong. */
-static const char *check_node(const GumboNode *node, int depth, bool in_a, bool in_inline_or_p)
-{
-    if (depth > CORE_HTML_MAX_DEPTH + 2)
-        return "nested too deep";
-    switch (node->type) {
-    case GUMBO_NODE_TEXT:
-    case GUMBO_NODE_WHITESPACE:
-        if (!in_inline_or_p)
-            return "text outside a paragraph";
-        return strchr(node->v.text.text, '\n') != NULL ? "raw newline in text" : NULL;
-    case GUMBO_NODE_ELEMENT:
-        break;
-    default:
-        return "comment, CDATA, template or document node";
-    }
-
-    const GumboElement *el = &node->v.element;
-    const struct st_allowed_t *rule = NULL;
-    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
-        if (allowed[i].tag == el->tag)
-            rule = &allowed[i];
-    }
-    if (rule == NULL || el->tag_namespace != GUMBO_NAMESPACE_HTML)
-        return "element not in the whitelist";
-    unsigned flags = node->parse_flags;
-    if (el->tag == GUMBO_TAG_BR)
-        flags &= ~(unsigned)GUMBO_INSERTION_IMPLICIT_END_TAG;
-    if (flags != GUMBO_INSERTION_NORMAL || el->original_tag.length == 0)
-        return "the parser changed the tree (inserted, cloned, moved or implicitly closed an element)";
-    if (!rule->inline_ && in_inline_or_p)
-        return "p or blockquote inside a p or an inline element";
-    if (el->tag == GUMBO_TAG_A && in_a)
-        return "a inside an a";
-
-    for (size_t i = 0; i < el->attributes.length; i++) {
-        const GumboAttribute *a = el->attributes.data[i];
-        bool ok = false;
-        for (size_t k = 0; k < 3 && rule->attrs[k] != NULL; k++)
-            ok = ok || strcmp(a->name, rule->attrs[k]) == 0;
-        if (!ok || strncasecmp(a->name, "on", 2) == 0)
-            return "attribute not in the element's whitelist";
-        if ((strcmp(a->name, "href") == 0 || strcmp(a->name, "cite") == 0) && !url_scheme_ok(a->value))
-            return "href or cite that is not http, https or mailto";
-        if (strcmp(a->name, "datetime") == 0 && a->value[strspn(a->value, "0123456789-:TZ+.")] != '\0')
-            return "datetime with other characters";
-        if (strcmp(a->name, "rel") == 0 && strcmp(a->value, "nofollow ugc noopener") != 0)
-            return "rel other than nofollow ugc noopener";
-        /* title is free text by design (vectors put markup in it on purpose), and an http URL may well mention
-         * "javascript:" in its query (its scheme is checked above); no other value may even mention script. */
-        if (strcmp(a->name, "title") != 0 && strcmp(a->name, "href") != 0 && strcmp(a->name, "cite") != 0 &&
-            (contains_ci(a->value, "javascript:") || contains_ci(a->value, "onerror=")))
-            return "javascript: or onerror= inside an attribute";
-    }
-    if (el->tag == GUMBO_TAG_A && gumbo_get_attribute(&el->attributes, "rel") == NULL)
-        return "a without rel";
-
-    bool child_in_a = in_a || el->tag == GUMBO_TAG_A;
-    bool child_inline = in_inline_or_p || el->tag == GUMBO_TAG_P || rule->inline_;
-    for (size_t i = 0; i < el->children.length; i++) {
-        const char *why = check_node(el->children.data[i], depth + 1, child_in_a, child_inline);
-        if (why != NULL)
-            return why;
-    }
-    return NULL;
-}
-
-/* Parses HTML as a browser parses innerHTML of a <div> and checks the result. */
-static const char *check_html(const char *html, size_t len)
-{
-    GumboOptions opts = kGumboDefaultOptions;
-    opts.fragment_context = GUMBO_TAG_DIV;
-    opts.fragment_namespace = GUMBO_NAMESPACE_HTML;
-    if (strlen(html) != len)
-        return "NUL inside the output";
-    GumboOutput *out = gumbo_parse_with_options(&opts, html, len);
-    const char *why = NULL;
-    const GumboVector *top = &out->root->v.element.children;
-    for (size_t i = 0; i < top->length && why == NULL; i++)
-        why = check_node(top->data[i], 1, false, false);
-    gumbo_destroy_output(&opts, out);
-    return why;
-}
+#include "../common/html_oracle.h"
 
 /* Sanitises IN, checks the invariant and that the output is a fixed point; returns the output (caller frees). */
 static char *sanitize_checked(const char *in, size_t len)
@@ -171,7 +32,7 @@ static char *sanitize_checked(const char *in, size_t len)
     size_t out_len = 0, again_len = 0;
     char *out = core_html_sanitize(in, len, &out_len);
     assert_non_null(out);
-    const char *why = check_html(out, out_len);
+    const char *why = check_html(out, out_len, NULL);
     if (why != NULL)
         fail_msg("%s\n  in:  %.*s\n  out: %s", why, (int)len, in, out);
     char *again = core_html_sanitize(out, out_len, &again_len);

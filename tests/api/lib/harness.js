@@ -2,6 +2,7 @@
 // on free loopback ports in a temp directory, and gives small HTTP/1.1, h2c and TLS h2 clients.
 // Every process started here is stopped by its PID in stop(); nothing else is touched.
 'use strict';
+const assert = require('node:assert/strict');
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
@@ -224,6 +225,18 @@ function sanitizerReport(log) {
 }
 
 // opts.dir and opts.port reuse a previous instance's directory and port (a restart on the same data).
+// Sends SIGTERM to a parleyd and asserts a clean stop: exit code 0, within WITHIN_MS, no sanitizer report.
+async function stopClean(p, withinMs = 5000) {
+  const t0 = Date.now();
+  const { code, signal } = await p.stop('SIGTERM');
+  const took = Date.now() - t0;
+  const log = p.log();
+  assert.deepEqual(sanitizerReport(log), [], log);
+  assert.equal(signal, null, log);
+  assert.equal(code, 0, log);
+  assert.ok(took <= withinMs, `exited ${took} ms after SIGTERM`);
+}
+
 async function startParley(opts = {}) {
   const dir = opts.dir || tmpdir('parleyd');
   const port = opts.port || (await freePort());
@@ -345,5 +358,5 @@ function metricValue(samples, name, labels = {}) {
 
 module.exports = {
   freePort, tmpdir, startRedis, startParley, configYaml, h1, h2, h2session, sleep, redisRaw, PARLEYD,
-  redisCmd, parseResp, sanitizerEnv, sanitizerReport, parseMetrics, metrics, metricValue,
+  redisCmd, parseResp, sanitizerEnv, sanitizerReport, stopClean, parseMetrics, metrics, metricValue,
 };
