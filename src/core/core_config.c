@@ -756,12 +756,14 @@ static const opt_t smtp_opts[] = {
     {ROW_STRING("password_env", core_config_t, smtp.password_env, NULL, F_NULLABLE, check_env_name)},
     {ROW_UINT("retry_initial_s", core_config_t, smtp.retry_initial_s, 30, 1, 3600)},
     {ROW_UINT("retry_max_age_s", core_config_t, smtp.retry_max_age_s, 86400, 10, 604800)},
+    {ROW_BOOL("require_tls", core_config_t, smtp.require_tls, false)},
+    {ROW_STRING("ca_file", core_config_t, smtp.ca_file, NULL, F_NULLABLE, NULL)},
     {NULL},
 };
 
 /* Defaults per rate-limit class: requests per window, window in seconds. Every class in CORE_LIMIT_CLASSES needs
  * a row here; a missing one fails to compile (limit_<name>_opts is undefined). */
-#define LIMIT_DEFAULTS(X) X(read, 600, 60) X(write, 60, 60) X(share, 30, 60)
+#define LIMIT_DEFAULTS(X) X(read, 600, 60) X(write, 60, 60) X(share, 30, 60) X(auth, 30, 60)
 #define X(cls, req, win)                                                                                               \
     static const opt_t limit_##cls##_opts[] = {                                                                        \
         {ROW_UINT("requests", core_config_limit_t, requests, req, 0, 1000000)},                                        \
@@ -786,8 +788,44 @@ static const char *check_email(char *s)
     return NULL;
 }
 
+static const char *check_accounts(const void *section)
+{
+    const core_config_t *cfg = section;
+    if (cfg->accounts.argon2_memory_kib < 8 * cfg->accounts.argon2_lanes)
+        return "argon2_memory_kib must be at least 8 per lane";
+    if (cfg->accounts.session_max_s < cfg->accounts.session_idle_s)
+        return "session_max_s must be at least session_idle_s";
+    return NULL;
+}
+
+/* Reserved user names are compared case-insensitively, so they are kept lower-cased. */
+static const char *check_reserved(char *s)
+{
+    to_lower(s);
+    size_t n = strlen(s);
+    if (n < 1 || n > 30)
+        return "must be 1 to 30 characters";
+    return NULL;
+}
+
 static const opt_t accounts_opts[] = {
     {ROW_STRLIST("admin_emails", core_config_t, accounts.admin_emails, accounts.num_admin_emails, 0, check_email)},
+    {ROW_UINT("password_min_chars", core_config_t, accounts.password_min_chars, 12, 8, 128)},
+    {ROW_UINT("argon2_memory_kib", core_config_t, accounts.argon2_memory_kib, 19456, 64, 1048576)},
+    {ROW_UINT("argon2_passes", core_config_t, accounts.argon2_passes, 2, 1, 64)},
+    {ROW_UINT("argon2_lanes", core_config_t, accounts.argon2_lanes, 1, 1, 16)},
+    {ROW_UINT("hash_threads", core_config_t, accounts.hash_threads, 0, 0, 64)},
+    {ROW_UINT("hash_queue", core_config_t, accounts.hash_queue, 256, 1, 100000)},
+    {ROW_UINT("verify_ttl_s", core_config_t, accounts.verify_ttl_s, 86400, 1, 604800)},
+    {ROW_UINT("reset_ttl_s", core_config_t, accounts.reset_ttl_s, 3600, 1, 86400)},
+    {ROW_UINT("session_idle_s", core_config_t, accounts.session_idle_s, 30 * 86400, 1, 365 * 86400)},
+    {ROW_UINT("session_max_s", core_config_t, accounts.session_max_s, 90 * 86400, 1, 365 * 86400)},
+    {ROW_UINT("free_failures", core_config_t, accounts.free_failures, 5, 1, 100)},
+    {ROW_UINT("max_delay_s", core_config_t, accounts.max_delay_s, 300, 1, 3600)},
+    {ROW_UINT("mails_per_hour", core_config_t, accounts.mails_per_hour, 3, 1, 1000)},
+    {ROW_UINT("register_per_hour", core_config_t, accounts.register_per_hour, 10, 0, 1000000)},
+    {ROW_STRLIST("reserved_names", core_config_t, accounts.reserved_names, accounts.num_reserved_names, 0,
+                 check_reserved)},
     {NULL},
 };
 
@@ -852,7 +890,7 @@ static const opt_t root_opts[] = {
     {ROW_SECTION("smtp", 0, smtp_opts, check_smtp_auth)},
     {ROW_SECTION("limits", 0, limits_opts, NULL)},
     {ROW_SECTION("comments", 0, comments_opts, NULL)},
-    {ROW_SECTION("accounts", 0, accounts_opts, NULL)},
+    {ROW_SECTION("accounts", 0, accounts_opts, check_accounts)},
     {ROW_SECTION_LIST("sites", core_config_t, sites, num_sites, 1, site_opts), .item_check = site_unique,
      .set_default = default_sites, .env = "PARLEY_SITES", .env_apply = env_sites},
     {NULL},

@@ -80,6 +80,7 @@ typedef struct st_mail_smtp_conf_t {
     bool require_tls;          /**< true: fail (temporarily) unless STARTTLS succeeds; false: STARTTLS when offered.
                                     Credentials over smtp:// without require_tls go in clear text to a server that
                                     offers no STARTTLS, so set it whenever the relay is not on loopback. */
+    const char *ca_file;       /**< PEM CA bundle that verifies the relay's certificate; NULL = the system's store */
     long connect_timeout_ms;   /**< 0 = 10 s */
     long timeout_ms;           /**< whole transaction; 0 = 60 s */
     const atomic_bool *cancel; /**< optional (NULL = none): once it reads true the transfer is aborted within about

@@ -127,6 +127,8 @@ int mail_smtp_send(const mail_smtp_conf_t *conf, const char *envelope_from, cons
      * stripping the capability) fails instead of carrying credentials and mail in clear text. smtps:// is TLS
      * from the first byte either way. Certificates are always verified (libcurl's default). */
     curl_easy_setopt(curl, CURLOPT_USE_SSL, conf->require_tls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY);
+    if (conf->ca_file != NULL)
+        curl_easy_setopt(curl, CURLOPT_CAINFO, conf->ca_file);
     if (conf->username != NULL) {
         curl_easy_setopt(curl, CURLOPT_USERNAME, conf->username);
         curl_easy_setopt(curl, CURLOPT_PASSWORD, conf->password != NULL ? conf->password : "");
