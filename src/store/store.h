@@ -252,6 +252,67 @@ int store_ban(store_t *store, h2o_req_t *req, h2o_iovec_t site, const char *kind
 int store_modq_list(store_t *store, h2o_req_t *req, h2o_iovec_t site, const char *status, uint64_t before_ms,
                     uint32_t limit, store_values_cb cb, void *data);
 
+/** The decimal number at the start of S (LEN bytes; Redis integers stored as strings); stops at the first
+ * non-digit, at most 20 digits. */
+uint64_t store_parse_u64(const char *s, size_t len);
+
+/* --- accounts (store_user.c): USER, USER_NAMES, USER_EMAILS, USER_SESSIONS and LOGIN_FAILS share the hash tag
+ * {acct}. Tokens never reach Redis, only their SHA-256 (hex); every token carries the account id in clear in front
+ * of its secret part, so that each script knows all its keys up front. --- */
+
+#define STORE_USER_ID_LEN 16 /**< an account id: 16 lower-case hex digits (64 random bits) */
+
+/** values[0] = USER_NAMES entry of NAME_LC, values[1] = USER_EMAILS entry of EMAIL_LC ("id|exp", or NIL; an empty
+ * name or e-mail reads NIL). Entries of expired unverified accounts come back as they are: see store_user_entry. */
+int store_user_find(store_t *store, h2o_req_t *req, h2o_iovec_t name_lc, h2o_iovec_t email_lc, store_values_cb cb,
+                    void *data);
+/** True when index entry V is live at NOW_MS: copies its id into ID (NUL-terminated) and sets *EXP (0 = verified,
+ * else when the unverified account ends). */
+bool store_user_entry(const store_value_t *v, uint64_t now_ms, char id[STORE_USER_ID_LEN + 1], uint64_t *exp);
+
+/** A registration, for store_user_register. All strings in the request's pool. */
+typedef struct st_store_user_new_t {
+    h2o_iovec_t id, name, name_lc, email, email_lc, phc, verify_hash;
+    uint64_t now_ms, verify_exp_ms, unverified_ttl_ms;
+} store_user_new_t;
+/** Runs lua/user_register.lua. values[0] = {'ok'} | {'email', id, exp} | {'name'} | {'retry'}. */
+int store_user_register(store_t *store, h2o_req_t *req, const store_user_new_t *u, store_values_cb cb, void *data);
+/** values[0] = USER fields name, email, phc, verified, created (NILs when ID is unknown); values[1] = the failed
+ * logins (n, until) of account ID, or when ID is empty of the login name whose keyed hash is LOGIN_HASH. */
+int store_user_read(store_t *store, h2o_req_t *req, h2o_iovec_t id, h2o_iovec_t login_hash, store_values_cb cb,
+                    void *data);
+/**
+ * Runs lua/user_token.lua for account ID (KIND "verify" or "reset", HASH, EXP_MS) and, when MSG is not empty,
+ * queues that mail in the same pipeline (store_outbox_add's fields). values[0] = 'ok' | 'missing' | 'verified',
+ * values[1] = the outbox entry id.
+ */
+int store_user_token(store_t *store, h2o_req_t *req, h2o_iovec_t id, const char *kind, h2o_iovec_t hash,
+                     uint64_t exp_ms, const char *mail_from, const char *rcpt, h2o_iovec_t msg, store_values_cb cb,
+                     void *data);
+/** Runs lua/user_verify.lua. values[0] = 'ok' | 'invalid'. */
+int store_user_verify(store_t *store, h2o_req_t *req, h2o_iovec_t id, h2o_iovec_t hash, uint64_t now_ms,
+                      store_values_cb cb, void *data);
+/** Runs lua/login_fail.lua for account ID (or login name LOGIN_HASH, as store_user_read). values[0] = {failures,
+ * until ms}. */
+int store_user_fail(store_t *store, h2o_req_t *req, h2o_iovec_t id, h2o_iovec_t login_hash, uint64_t now_ms,
+                    uint32_t free_failures, uint64_t max_delay_ms, uint64_t window_ms, store_values_cb cb, void *data);
+/** Runs lua/user_password.lua: MODE "reset" (ARG = reset token hash) or "change" (ARG = the session to keep,
+ * OLD_PHC = the hash the current password matched). values[0] = 'ok' | 'invalid' | 'changed' | 'missing'. */
+int store_user_password(store_t *store, h2o_req_t *req, h2o_iovec_t id, const char *mode, h2o_iovec_t arg,
+                        h2o_iovec_t phc, h2o_iovec_t old_phc, uint64_t now_ms, store_values_cb cb, void *data);
+/** Runs lua/session_create.lua. values[0] = 'ok' | 'missing'. */
+int store_session_create(store_t *store, h2o_req_t *req, h2o_iovec_t id, h2o_iovec_t hash, h2o_iovec_t user_agent,
+                         uint64_t now_ms, uint64_t idle_ms, uint64_t max_ms, uint32_t max_sessions, store_values_cb cb,
+                         void *data);
+/** Runs lua/session_touch.lua. values[0] = {'none'} | {'ok', name, email, account created, session created}. */
+int store_session_touch(store_t *store, h2o_req_t *req, h2o_iovec_t id, h2o_iovec_t hash, uint64_t now_ms,
+                        uint64_t idle_ms, uint64_t max_ms, uint64_t touch_ms, store_values_cb cb, void *data);
+/** Runs lua/session_end.lua (MODE "one" | "id" | "others" | "all", ARG as documented there). values[0] = count. */
+int store_session_end(store_t *store, h2o_req_t *req, h2o_iovec_t id, const char *mode, h2o_iovec_t arg,
+                      store_values_cb cb, void *data);
+/** values[0] = HGETALL of the account's sessions (field, "created|seen|agent", ...). */
+int store_session_list(store_t *store, h2o_req_t *req, h2o_iovec_t id, store_values_cb cb, void *data);
+
 /* --- the mail outbox (keys OUTBOX, OUTBOX_DELAY, OUTBOX_DEAD in store_keys.def) --- */
 
 /** Approximate cap of the outbox and dead-letter streams (XADD MAXLEN ~): a bound on Redis memory if the relay is

@@ -56,7 +56,15 @@ typedef enum {
     X(comments_recent)                                                                                                 \
     X(outbox_promote)                                                                                                  \
     X(outbox_retry)                                                                                                    \
-    X(outbox_dead)
+    X(outbox_dead)                                                                                                     \
+    X(user_register)                                                                                                   \
+    X(user_verify)                                                                                                     \
+    X(user_token)                                                                                                      \
+    X(user_password)                                                                                                   \
+    X(login_fail)                                                                                                      \
+    X(session_create)                                                                                                  \
+    X(session_touch)                                                                                                   \
+    X(session_end)
 #define X(name) STORE_SCRIPT_##name,
     STORE_SCRIPTS(X)
 #undef X
@@ -86,11 +94,15 @@ typedef enum {
 h2o_iovec_t store_key_build(h2o_mem_pool_t *pool, const char *prefix, store_key_t key, size_t nparts,
                             const h2o_iovec_t *parts);
 
-/** The decimal number at the start of S (LEN bytes; Redis integers stored as strings); stops at the first
- * non-digit, at most 20 digits. */
-uint64_t store_parse_u64(const char *s, size_t len);
 /** Reads a bulk-string integer reply into *OUT (NIL = 0). Returns 0, or CORE_ERR_UNAVAILABLE for any other type. */
 int store_reply_u64(const redisReply *reply, uint64_t *out);
+
+/** Starts a call whose replies are copied into the pool as store_value_t (up to CAP commands), for CB. */
+store_call_t *store_values_start(store_t *store, h2o_req_t *req, size_t cap, store_values_cb cb, void *data);
+/** N in decimal, in POOL. */
+h2o_iovec_t store_num(h2o_mem_pool_t *pool, unsigned long long n);
+/** Queues the XADD of one mail to the outbox on CALL (fields as store_outbox_add documents). */
+void store_call_outbox_add(store_call_t *call, const char *envelope_from, const char *rcpt, h2o_iovec_t message);
 
 /** The configured key prefix of a store. */
 const char *store_prefix(store_t *store);

@@ -67,7 +67,7 @@ static void on_values_done(store_call_t *call, int err)
     ((store_values_cb)call->cb)(call->req, err, v->values, v->n, call->data);
 }
 
-static store_call_t *start(store_t *store, h2o_req_t *req, size_t cap, store_values_cb cb, void *data)
+store_call_t *store_values_start(store_t *store, h2o_req_t *req, size_t cap, store_values_cb cb, void *data)
 {
     store_call_t *call = store_call_start(store, req, on_value_reply, on_values_done);
     if (call == NULL)
@@ -89,7 +89,7 @@ static h2o_iovec_t tkey(store_t *store, h2o_mem_pool_t *pool, store_key_t key, c
     return store_key_build(pool, store_prefix(store), key, 2, parts);
 }
 
-static h2o_iovec_t num(h2o_mem_pool_t *pool, unsigned long long n)
+h2o_iovec_t store_num(h2o_mem_pool_t *pool, unsigned long long n)
 {
     char buf[24];
     int l = snprintf(buf, sizeof(buf), "%llu", n);
@@ -101,7 +101,7 @@ int store_comment_update(store_t *store, h2o_req_t *req, const store_share_ref_t
                          h2o_iovec_t html, h2o_iovec_t body, const char *new_status, store_values_cb cb, void *data)
 {
     static const char *const names[] = {"approve", "spam", "pending", "delete", "edit"};
-    store_call_t *call = start(store, req, 1, cb, data);
+    store_call_t *call = store_values_start(store, req, 1, cb, data);
     if (call == NULL)
         return CORE_ERR_UNAVAILABLE;
     h2o_mem_pool_t *pool = &req->pool;
@@ -112,8 +112,9 @@ int store_comment_update(store_t *store, h2o_req_t *req, const store_share_ref_t
                        tkey(store, pool, STORE_KEY_PENDING_BY, thread)};
     struct timeval tv;
     gettimeofday(&tv, NULL);
-    h2o_iovec_t sid = num(pool, id), now = num(pool, (unsigned long long)tv.tv_sec * 1000 + tv.tv_usec / 1000),
-                win = num(pool, window_start_ms);
+    h2o_iovec_t sid = store_num(pool, id),
+                now = store_num(pool, (unsigned long long)tv.tv_sec * 1000 + tv.tv_usec / 1000),
+                win = store_num(pool, window_start_ms);
     /* The edit time as the public JSON shows it (same form as created_iso: UTC, milliseconds). */
     char iso[32];
     time_t secs = tv.tv_sec;
@@ -167,7 +168,7 @@ int store_modq_move(store_t *store, h2o_req_t *req, h2o_iovec_t site, h2o_iovec_
                     const char *new_status, uint64_t created_ms, h2o_iovec_t approve_ehash, store_values_cb cb,
                     void *data)
 {
-    store_call_t *call = start(store, req, 3, cb, data);
+    store_call_t *call = store_values_start(store, req, 3, cb, data);
     if (call == NULL)
         return CORE_ERR_UNAVAILABLE;
     h2o_mem_pool_t *pool = &req->pool;
@@ -175,7 +176,7 @@ int store_modq_move(store_t *store, h2o_req_t *req, h2o_iovec_t site, h2o_iovec_
     h2o_iovec_t np[] = {site, h2o_iovec_init(new_status, strlen(new_status))};
     h2o_iovec_t oq = store_key_build(pool, store_prefix(store), STORE_KEY_MODQ, 2, op);
     h2o_iovec_t nq = store_key_build(pool, store_prefix(store), STORE_KEY_MODQ, 2, np);
-    h2o_iovec_t score = num(pool, created_ms);
+    h2o_iovec_t score = store_num(pool, created_ms);
     {
         const char *argv[] = {"ZREM", oq.base, member.base};
         size_t lens[] = {4, oq.len, member.len};
@@ -198,13 +199,13 @@ int store_modq_move(store_t *store, h2o_req_t *req, h2o_iovec_t site, h2o_iovec_
 int store_comment_vote(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id, h2o_iovec_t voter,
                        int value, store_values_cb cb, void *data)
 {
-    store_call_t *call = start(store, req, 1, cb, data);
+    store_call_t *call = store_values_start(store, req, 1, cb, data);
     if (call == NULL)
         return CORE_ERR_UNAVAILABLE;
     h2o_mem_pool_t *pool = &req->pool;
     h2o_iovec_t cm = tkey(store, pool, STORE_KEY_COMMENTS, thread), votes = tkey(store, pool, STORE_KEY_VOTES, thread),
                 top = tkey(store, pool, STORE_KEY_ROOTS_TOP, thread), pub = tkey(store, pool, STORE_KEY_PUBLIC, thread),
-                th = tkey(store, pool, STORE_KEY_THREAD, thread), sid = num(pool, id);
+                th = tkey(store, pool, STORE_KEY_THREAD, thread), sid = store_num(pool, id);
     const char *v = value > 0 ? "1" : value < 0 ? "-1" : "0";
     const char *argv[] = {cm.base, votes.base, top.base, pub.base, th.base, sid.base, voter.base, v};
     size_t lens[] = {cm.len, votes.len, top.len, pub.len, th.len, sid.len, voter.len, strlen(v)};
@@ -215,10 +216,10 @@ int store_comment_vote(store_t *store, h2o_req_t *req, const store_share_ref_t *
 int store_comment_notify(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id, bool confirmed,
                          store_values_cb cb, void *data)
 {
-    store_call_t *call = start(store, req, 1, cb, data);
+    store_call_t *call = store_values_start(store, req, 1, cb, data);
     if (call == NULL)
         return CORE_ERR_UNAVAILABLE;
-    h2o_iovec_t cm = tkey(store, &req->pool, STORE_KEY_COMMENTS, thread), sid = num(&req->pool, id);
+    h2o_iovec_t cm = tkey(store, &req->pool, STORE_KEY_COMMENTS, thread), sid = store_num(&req->pool, id);
     const char *argv[] = {cm.base, sid.base, confirmed ? "1" : "0"};
     size_t lens[] = {cm.len, sid.len, 1};
     store_call_script(call, STORE_SCRIPT_comment_notify, 1, 2, argv, lens);
@@ -228,13 +229,13 @@ int store_comment_notify(store_t *store, h2o_req_t *req, const store_share_ref_t
 int store_comment_locate(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id,
                          uint32_t page_size, store_values_cb cb, void *data)
 {
-    store_call_t *call = start(store, req, 1, cb, data);
+    store_call_t *call = store_values_start(store, req, 1, cb, data);
     if (call == NULL)
         return CORE_ERR_UNAVAILABLE;
     h2o_mem_pool_t *pool = &req->pool;
     h2o_iovec_t cm = tkey(store, pool, STORE_KEY_COMMENTS, thread), roots = tkey(store, pool, STORE_KEY_ROOTS, thread),
                 pub = tkey(store, pool, STORE_KEY_PUBLIC, thread), ap = tkey(store, pool, STORE_KEY_APPROVED, thread),
-                sid = num(pool, id), ps = num(pool, page_size);
+                sid = store_num(pool, id), ps = store_num(pool, page_size);
     const char *argv[] = {cm.base, roots.base, pub.base, ap.base, sid.base, ps.base};
     size_t lens[] = {cm.len, roots.len, pub.len, ap.len, sid.len, ps.len};
     store_call_script(call, STORE_SCRIPT_comment_locate, 4, 2, argv, lens);
@@ -244,12 +245,12 @@ int store_comment_locate(store_t *store, h2o_req_t *req, const store_share_ref_t
 int store_comments_recent(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint32_t n,
                           store_values_cb cb, void *data)
 {
-    store_call_t *call = start(store, req, 1, cb, data);
+    store_call_t *call = store_values_start(store, req, 1, cb, data);
     if (call == NULL)
         return CORE_ERR_UNAVAILABLE;
     h2o_mem_pool_t *pool = &req->pool;
     h2o_iovec_t th = tkey(store, pool, STORE_KEY_THREAD, thread), cm = tkey(store, pool, STORE_KEY_COMMENTS, thread),
-                ap = tkey(store, pool, STORE_KEY_APPROVED, thread), cnt = num(pool, n);
+                ap = tkey(store, pool, STORE_KEY_APPROVED, thread), cnt = store_num(pool, n);
     const char *argv[] = {th.base, cm.base, ap.base, cnt.base};
     size_t lens[] = {th.len, cm.len, ap.len, cnt.len};
     store_call_script(call, STORE_SCRIPT_comments_recent, 3, 1, argv, lens);
@@ -259,7 +260,7 @@ int store_comments_recent(store_t *store, h2o_req_t *req, const store_share_ref_
 int store_thread_lock(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, bool locked, store_values_cb cb,
                       void *data)
 {
-    store_call_t *call = start(store, req, 3, cb, data);
+    store_call_t *call = store_values_start(store, req, 3, cb, data);
     if (call == NULL)
         return CORE_ERR_UNAVAILABLE;
     h2o_iovec_t th = tkey(store, &req->pool, STORE_KEY_THREAD, thread);
@@ -282,7 +283,7 @@ int store_thread_lock(store_t *store, h2o_req_t *req, const store_share_ref_t *t
 int store_thread_version(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, h2o_iovec_t viewer,
                          store_values_cb cb, void *data)
 {
-    store_call_t *call = start(store, req, 2, cb, data);
+    store_call_t *call = store_values_start(store, req, 2, cb, data);
     if (call == NULL)
         return CORE_ERR_UNAVAILABLE;
     h2o_iovec_t th = tkey(store, &req->pool, STORE_KEY_THREAD, thread);
@@ -301,7 +302,7 @@ int store_thread_version(store_t *store, h2o_req_t *req, const store_share_ref_t
 int store_ban(store_t *store, h2o_req_t *req, h2o_iovec_t site, const char *kind, h2o_iovec_t hash, uint32_t seconds,
               store_values_cb cb, void *data)
 {
-    store_call_t *call = start(store, req, 1, cb, data);
+    store_call_t *call = store_values_start(store, req, 1, cb, data);
     if (call == NULL)
         return CORE_ERR_UNAVAILABLE;
     h2o_mem_pool_t *pool = &req->pool;
@@ -312,7 +313,7 @@ int store_ban(store_t *store, h2o_req_t *req, h2o_iovec_t site, const char *kind
     memcpy(who + kl + 1, hash.base, hash.len);
     h2o_iovec_t parts[] = {site, h2o_iovec_init(who, kl + 1 + hash.len)};
     h2o_iovec_t key = store_key_build(pool, store_prefix(store), STORE_KEY_BAN, 2, parts);
-    h2o_iovec_t secs = num(pool, seconds);
+    h2o_iovec_t secs = store_num(pool, seconds);
     const char *argv[] = {"SET", key.base, "1", "EX", secs.base};
     size_t lens[] = {3, key.len, 1, 2, secs.len};
     store_call_command(call, 5, argv, lens);
@@ -337,7 +338,7 @@ static void on_modq_entries(h2o_req_t *req, int err, const store_value_t *values
     }
     const store_value_t *arr = &values[0];
     size_t entries = arr->num_items / 2;
-    store_call_t *call = start(m->store, req, entries * 3 + 1, m->cb, m->data);
+    store_call_t *call = store_values_start(m->store, req, entries * 3 + 1, m->cb, m->data);
     if (call == NULL) {
         m->cb(req, CORE_ERR_UNAVAILABLE, NULL, 0, m->data);
         return;
@@ -380,7 +381,7 @@ int store_modq_list(store_t *store, h2o_req_t *req, h2o_iovec_t site, const char
     m->site = site;
     m->cb = cb;
     m->data = data;
-    store_call_t *call = start(store, req, 1, on_modq_entries, m);
+    store_call_t *call = store_values_start(store, req, 1, on_modq_entries, m);
     if (call == NULL)
         return CORE_ERR_UNAVAILABLE;
     h2o_mem_pool_t *pool = &req->pool;
@@ -389,7 +390,7 @@ int store_modq_list(store_t *store, h2o_req_t *req, h2o_iovec_t site, const char
     char max[32];
     int ml = before_ms != 0 ? snprintf(max, sizeof(max), "(%llu", (unsigned long long)before_ms)
                             : snprintf(max, sizeof(max), "+inf");
-    h2o_iovec_t lim = num(pool, limit);
+    h2o_iovec_t lim = store_num(pool, limit);
     const char *argv[] = {"ZREVRANGEBYSCORE", q.base, max, "-inf", "WITHSCORES", "LIMIT", "0", lim.base};
     size_t lens[] = {16, q.len, (size_t)ml, 4, 10, 5, 1, lim.len};
     store_call_command(call, 8, argv, lens);
@@ -398,23 +399,28 @@ int store_modq_list(store_t *store, h2o_req_t *req, h2o_iovec_t site, const char
 
 /* --- the mail outbox: the worker's half (the mailer thread's half is store_sync.c) --- */
 
-int store_outbox_add(store_t *store, h2o_req_t *req, const char *envelope_from, const char *rcpt, h2o_iovec_t message,
-                     store_values_cb cb, void *data)
+void store_call_outbox_add(store_call_t *call, const char *envelope_from, const char *rcpt, h2o_iovec_t message)
 {
-    store_call_t *call = start(store, req, 1, cb, data);
-    if (call == NULL)
-        return CORE_ERR_UNAVAILABLE;
-    h2o_mem_pool_t *pool = &req->pool;
-    h2o_iovec_t key = store_key_build(pool, store_prefix(store), STORE_KEY_OUTBOX, 0, NULL);
-    h2o_iovec_t maxlen = num(pool, STORE_OUTBOX_MAXLEN);
+    h2o_mem_pool_t *pool = &call->req->pool;
+    h2o_iovec_t key = store_key_build(pool, store_prefix(call->store), STORE_KEY_OUTBOX, 0, NULL);
+    h2o_iovec_t maxlen = store_num(pool, STORE_OUTBOX_MAXLEN);
     struct timeval tv;
     gettimeofday(&tv, NULL);
-    h2o_iovec_t first = num(pool, (unsigned long long)tv.tv_sec * 1000 + (unsigned long long)tv.tv_usec / 1000);
+    h2o_iovec_t first = store_num(pool, (unsigned long long)tv.tv_sec * 1000 + (unsigned long long)tv.tv_usec / 1000);
     /* Field names are the contract with store_sync.c and the Lua scripts (store_keys.def: OUTBOX). */
     const char *argv[] = {"XADD", key.base, "MAXLEN", "~",          maxlen.base, "*", "from",  envelope_from,
                           "rcpt", rcpt,     "msg",    message.base, "attempts",  "0", "first", first.base};
     size_t lens[] = {4, key.len,      6, 1,           maxlen.len, 1, 4, strlen(envelope_from),
                      4, strlen(rcpt), 3, message.len, 8,          1, 5, first.len};
     store_call_command(call, 16, argv, lens);
+}
+
+int store_outbox_add(store_t *store, h2o_req_t *req, const char *envelope_from, const char *rcpt, h2o_iovec_t message,
+                     store_values_cb cb, void *data)
+{
+    store_call_t *call = store_values_start(store, req, 1, cb, data);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    store_call_outbox_add(call, envelope_from, rcpt, message);
     return 0;
 }

@@ -2,7 +2,7 @@
 -- KEYS[1] THREAD  KEYS[2] COMMENTS  KEYS[3] ROOTS  KEYS[4] ROOTS_TOP  KEYS[5] TREE  KEYS[6] PENDING  KEYS[7] APPROVED
 -- KEYS[8] PUBLIC  KEYS[9] PENDING_BY
 -- ARGV[1] id  ARGV[2] action: approve | spam | pending | delete | edit
--- ARGV[3] now (ms)  ARGV[4] edit-token hash ('' = moderator, no check)  ARGV[5] edit window end check: created must
+-- ARGV[3] now (ms)  ARGV[4] edit-token hash, or 'u:<account id>' for the logged-in owner ('' = moderator, no check)  ARGV[5] edit window end check: created must
 --   be >= this (ms; '0' = no window)  ARGV[6] new html (edit)  ARGV[7] new body (edit)  ARGV[8] status after an edit
 -- ARGV[9] now as ISO 8601 (the edit time shown)
 -- Returns {result, old status, new status, e-mail hash, comment JSON after, public JSON after}; result is 'ok',
@@ -22,7 +22,15 @@ end
 local c = cjson.decode(raw)
 local old = c.status
 if ARGV[4] ~= '' then
-    if c.edit ~= ARGV[4] or c.created < tonumber(ARGV[5]) or old == 'deleted' or old == 'spam' then
+    -- "u:<account id>" is the logged-in owner (no window); anything else is the hash of the edit token.
+    local owner = string.match(ARGV[4], '^u:(.+)$')
+    local allowed
+    if owner then
+        allowed = type(c.user) == 'string' and c.user == owner
+    else
+        allowed = c.edit == ARGV[4] and c.created >= tonumber(ARGV[5])
+    end
+    if not allowed or old == 'deleted' or old == 'spam' then
         return {'denied', old, old, c.ehash or '', raw, ''}
     end
 end
