@@ -138,6 +138,46 @@ int mail_template_reply(const char *from, const char *to, const char *site, cons
                         const char *body, const char *comment_link, const char *unsubscribe_link, time_t now,
                         char **out, size_t *out_len);
 
+/* Account mails. None ever contains a password. USERNAME is an account's user name ([A-Za-z0-9_.-]); links are
+ * absolute URLs. Each returns mail_message_render's result, or CORE_ERR_INVALID (*out untouched) when a user name
+ * or link is NULL, empty or holds a control character (refused, not cleaned: a line break there is a bug or an
+ * attack upstream); *out is malloc'ed (caller frees). Durations (TTL_S) read as whole hours, or minutes below two hours
+ * that are not whole, rounded down. */
+
+/**
+ * "Verify your e-mail address for USERNAME": VERIFY_LINK works once, within TTL_S; if this wasn't you, ignore it.
+ */
+int mail_template_verify(const char *from, const char *to, const char *username, const char *verify_link,
+                         uint32_t ttl_s, time_t now, char **out, size_t *out_len);
+
+/**
+ * "You already have an account": someone (hopefully you) tried to register with this address, no new account was
+ * made; forgot your password? LOST_LINK. With VERIFY_LINK (NULL when the account is verified) it also says the
+ * address is not verified yet and gives that link.
+ */
+int mail_template_already(const char *from, const char *to, const char *lost_link, const char *verify_link, time_t now,
+                          char **out, size_t *out_len);
+
+/**
+ * "That user name is taken": the user name USERNAME is already taken and no account was created; pick another at
+ * REGISTER_LINK.
+ */
+int mail_template_name_taken(const char *from, const char *to, const char *username, const char *register_link,
+                             time_t now, char **out, size_t *out_len);
+
+/**
+ * "Reset your password": RESET_LINK works once, within TTL_S; if you did not ask, ignore it and the password stays.
+ */
+int mail_template_reset(const char *from, const char *to, const char *username, const char *reset_link, uint32_t ttl_s,
+                        time_t now, char **out, size_t *out_len);
+
+/**
+ * "Your password was changed" (after a reset or a change): you were logged out elsewhere; if this was not you,
+ * reset it at once at LOST_LINK.
+ */
+int mail_template_password_changed(const char *from, const char *to, const char *username, const char *lost_link,
+                                   time_t now, char **out, size_t *out_len);
+
 /* ---- the outbox: the mailer thread (mail_outbox.c) ---------------------------------------------------------- */
 
 /** Process-wide mail counters and queue gauges, read by /metrics. */

@@ -153,7 +153,7 @@ test('a multipart message arrives intact: decoded subject, UTF-8 text, dot lines
   const before_ = mailFiles(sink.dir).length;
   const { status, result, stderr } = await send(sink.port, { env: messageEnv() });
   assert.equal(status, 0, stderr);
-  assert.deepEqual(result, { rc: 0, permanent: false, smtp_code: 250, curl_code: 0, error: '' });
+  assert.deepEqual(result, { rc: 0, code: '', permanent: false, smtp_code: 250, curl_code: 0, error: '' });
   const [mail] = (await waitMails(sink.dir, before_ + 1)).slice(before_);
 
   assert.equal(mail.mail_from, 'noreply@parley.test');
@@ -210,7 +210,7 @@ test('nothing listening on the port is a temporary failure', async () => {
   const port = await freePort();
   const { status, result } = await send(port, { env: messageEnv() });
   assert.equal(status, 2);
-  assert.equal(result.rc, -18 /* CORE_ERR_UNAVAILABLE */);
+  assert.equal(result.code, 'unavailable');
   assert.equal(result.permanent, false);
   assert.equal(result.curl_code, 7 /* CURLE_COULDNT_CONNECT */);
   assert.match(result.error, /connect/i);

@@ -1,7 +1,8 @@
 /* Message rendering: well-formed headers with CRLF everywhere, encoded-word subjects and display names that
  * decode back, quoted-printable bodies that decode back to the exact UTF-8 text, multipart boundaries, the
- * RFC 8058 pair, header injection refused or neutralised, no line over 998 octets, fresh Message-IDs. The
- * decoders here are deliberately independent of src/mail so that a symmetric bug cannot hide. */
+ * RFC 8058 pair, header injection refused or neutralised, no line over 998 octets, fresh Message-IDs; and the
+ * account templates built on it (subjects, links that survive quoted-printable wrapping, no injection through a
+ * user name). The decoders here are deliberately independent of src/mail so that a symmetric bug cannot hide. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -675,6 +676,196 @@ static void test_addr_spec(void **state)
     assert_int_equal(mail_message_addr_spec("bob@example.org\r\n", out, sizeof(out)), CORE_ERR_INVALID);
 }
 
+/* ---- account templates (mail_templates.c) ------------------------------------------------------------------- */
+
+/* Longer than a quoted-printable line, so the encoder has to break it with soft line breaks. */
+#define LINK_VERIFY                                                                                                    \
+    "https://comments.example.org/api/v1/accounts/verify?t=v1.eyJ1IjoiYWxpY2UiLCJlIjoxNzAwMDg2NDAwfQ."                 \
+    "c2lnbmF0dXJlX3RoYXRfaXNfbG9uZ19lbm91Z2hfdG9fd3JhcA"
+#define LINK_LOST "https://comments.example.org/lost-password"
+#define LINK_REGISTER "https://comments.example.org/register?site=blog&return=https%3A%2F%2Fblog.example.org%2F"
+#define LINK_RESET                                                                                                     \
+    "https://comments.example.org/reset?t=v1.eyJ1IjoiYWxpY2UiLCJ0IjoicmVzZXQiLCJlIjoxNzAwMDAzNjAwfQ.c2ln_bmF0-dXJl"
+#define FROM "Parley <parley@comments.example.org>"
+#define TO "alice@example.org"
+
+/* The decoded Subject (plain or encoded-words). Caller frees. */
+static char *subject_of(const char *msg)
+{
+    char *v = header(msg, "Subject");
+    assert_non_null(v);
+    if (strncmp(v, "=?UTF-8?B?", 10) != 0)
+        return v;
+    char *d = decode_encoded_words(v);
+    free(v);
+    return d;
+}
+
+/* The decoded text/plain body, CRLF line ends. Caller frees. */
+static char *text_of(const char *msg)
+{
+    char *ct = header(msg, "Content-Type");
+    assert_string_equal(ct, "text/plain; charset=utf-8");
+    free(ct);
+    const char *body = body_of(msg);
+    return qp_decode(body, strlen(body));
+}
+
+/* True when TEXT holds LINE as a whole line: a link must survive the soft line breaks exactly. */
+static bool has_line(const char *text, const char *line)
+{
+    size_t n = strlen(line) + 5;
+    char *want = malloc(n);
+    snprintf(want, n, "\r\n%s\r\n", line);
+    bool found = strstr(text, want) != NULL;
+    free(want);
+    return found;
+}
+
+/* Checks what every account mail shares and returns its decoded text (caller frees, and frees MSG). */
+static char *check_account_mail(char *msg, size_t len, const char *subject)
+{
+    assert_crlf_only(msg, len);
+    assert_true(longest_line(msg) <= 998);
+    char *s = subject_of(msg);
+    assert_string_equal(s, subject);
+    free(s);
+    char *to = header(msg, "To");
+    assert_string_equal(to, "<" TO ">");
+    free(to);
+    char *head = header_block(msg);
+    assert_int_equal(count_lines_starting(head, "Bcc:"), 0);
+    assert_null(strstr(head, "List-Unsubscribe"));
+    free(head);
+    char *text = text_of(msg);
+    free(msg);
+    return text;
+}
+
+static void test_template_verify(void **state)
+{
+    char *msg = NULL;
+    size_t len = 0;
+    assert_int_equal(mail_template_verify(FROM, TO, "alice.b-2", LINK_VERIFY, 86400, T0, &msg, &len), 0);
+    assert_true(longest_line(body_of(msg)) <= 76); /* the link was wrapped ... */
+    assert_null(strstr(body_of(msg), LINK_VERIFY));
+    char *text = check_account_mail(msg, len, "Verify your e-mail address for alice.b-2");
+    assert_true(has_line(text, LINK_VERIFY)); /* ... and decodes back whole */
+    assert_int_equal(strncmp(text, "Hello alice.b-2,\r\n", 18), 0);
+    assert_non_null(strstr(text, "works once, within 24 hours."));
+    assert_non_null(strstr(text, "If this wasn't you, ignore this mail"));
+    free(text);
+
+    /* Durations read naturally and never promise more than the link has. */
+    static const struct {
+        uint32_t ttl_s;
+        const char *says;
+    } ttls[] = {{60, "within 1 minute."},  {90, "within 1 minute."},     {1800, "within 30 minutes."},
+                {3600, "within 1 hour."},  {5400, "within 90 minutes."}, {7200, "within 2 hours."},
+                {9000, "within 2 hours."}, {172800, "within 48 hours."}};
+    for (size_t i = 0; i < sizeof(ttls) / sizeof(ttls[0]); ++i) {
+        assert_int_equal(mail_template_verify(FROM, TO, "alice", LINK_VERIFY, ttls[i].ttl_s, T0, &msg, &len), 0);
+        text = check_account_mail(msg, len, "Verify your e-mail address for alice");
+        assert_non_null(strstr(text, ttls[i].says));
+        free(text);
+    }
+
+    /* A user name long enough to push the subject past 78 octets comes back whole through encoded-words. */
+    const char *longname = "a_very_long_user_name.that-still-is-valid_and_goes_on_and_on_for_a_while";
+    char want[160];
+    snprintf(want, sizeof(want), "Verify your e-mail address for %s", longname);
+    assert_int_equal(mail_template_verify(FROM, TO, longname, LINK_VERIFY, 86400, T0, &msg, &len), 0);
+    free(check_account_mail(msg, len, want));
+}
+
+static void test_template_already(void **state)
+{
+    char *msg = NULL;
+    size_t len = 0;
+    assert_int_equal(mail_template_already(FROM, TO, LINK_LOST, NULL, T0, &msg, &len), 0);
+    char *text = check_account_mail(msg, len, "You already have an account");
+    assert_true(has_line(text, LINK_LOST));
+    assert_non_null(strstr(text, "You already have an account with it"));
+    assert_non_null(strstr(text, "Forgot your password?"));
+    assert_null(strstr(text, "not verified"));
+    free(text);
+
+    assert_int_equal(mail_template_already(FROM, TO, LINK_LOST, LINK_VERIFY, T0, &msg, &len), 0);
+    text = check_account_mail(msg, len, "You already have an account");
+    assert_true(has_line(text, LINK_LOST));
+    assert_true(has_line(text, LINK_VERIFY));
+    assert_non_null(strstr(text, "not verified yet"));
+    free(text);
+}
+
+static void test_template_name_taken(void **state)
+{
+    char *msg = NULL;
+    size_t len = 0;
+    assert_int_equal(mail_template_name_taken(FROM, TO, "bob", LINK_REGISTER, T0, &msg, &len), 0);
+    char *text = check_account_mail(msg, len, "That user name is taken");
+    assert_true(has_line(text, LINK_REGISTER));
+    assert_non_null(strstr(text, "the user name \"bob\""));
+    assert_non_null(strstr(text, "no account was created"));
+    free(text);
+}
+
+static void test_template_reset(void **state)
+{
+    char *msg = NULL;
+    size_t len = 0;
+    assert_int_equal(mail_template_reset(FROM, TO, "alice", LINK_RESET, 3600, T0, &msg, &len), 0);
+    char *text = check_account_mail(msg, len, "Reset your password");
+    assert_true(has_line(text, LINK_RESET));
+    assert_non_null(strstr(text, "Hello alice,"));
+    assert_non_null(strstr(text, "works once, within 1 hour."));
+    assert_non_null(strstr(text, "your password stays as it is"));
+    free(text);
+
+    assert_int_equal(mail_template_reset(FROM, TO, "alice", LINK_RESET, 900, T0, &msg, &len), 0);
+    text = check_account_mail(msg, len, "Reset your password");
+    assert_non_null(strstr(text, "within 15 minutes."));
+    free(text);
+}
+
+static void test_template_password_changed(void **state)
+{
+    char *msg = NULL;
+    size_t len = 0;
+    assert_int_equal(mail_template_password_changed(FROM, TO, "alice", LINK_LOST, T0, &msg, &len), 0);
+    char *text = check_account_mail(msg, len, "Your password was changed");
+    assert_true(has_line(text, LINK_LOST));
+    assert_non_null(strstr(text, "you were logged out elsewhere"));
+    assert_non_null(strstr(text, "If this was not you, reset your password at once"));
+    free(text);
+}
+
+/* A user name or link with a line break is refused outright (never rendered, *out untouched); the recipient
+ * goes through mail_message_render's address check. */
+static void test_template_injection(void **state)
+{
+    static const char *const bad_names[] = {
+        "bob\r\nBcc: x@example.org", "bob\nBcc: x@example.org", "bob\r", "b\to", "", NULL};
+    char *msg = NULL;
+    size_t len = 0;
+    for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); ++i) {
+        const char *u = bad_names[i];
+        assert_int_equal(mail_template_verify(FROM, TO, u, LINK_VERIFY, 86400, T0, &msg, &len), CORE_ERR_INVALID);
+        assert_int_equal(mail_template_name_taken(FROM, TO, u, LINK_REGISTER, T0, &msg, &len), CORE_ERR_INVALID);
+        assert_int_equal(mail_template_reset(FROM, TO, u, LINK_RESET, 3600, T0, &msg, &len), CORE_ERR_INVALID);
+        assert_int_equal(mail_template_password_changed(FROM, TO, u, LINK_LOST, T0, &msg, &len), CORE_ERR_INVALID);
+        /* The same values as links. */
+        assert_int_equal(mail_template_verify(FROM, TO, "bob", u, 86400, T0, &msg, &len), CORE_ERR_INVALID);
+        assert_int_equal(mail_template_already(FROM, TO, u, NULL, T0, &msg, &len), CORE_ERR_INVALID);
+        if (u != NULL)
+            assert_int_equal(mail_template_already(FROM, TO, LINK_LOST, u, T0, &msg, &len), CORE_ERR_INVALID);
+    }
+    assert_int_equal(
+        mail_template_reset(FROM, "alice@example.org\r\nBcc: x@example.org", "alice", LINK_RESET, 3600, T0, &msg, &len),
+        CORE_ERR_INVALID);
+    assert_null(msg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -690,6 +881,12 @@ int main(void)
         cmocka_unit_test(test_message_ids_differ),
         cmocka_unit_test(test_dot_lines_left_to_the_transport),
         cmocka_unit_test(test_addr_spec),
+        cmocka_unit_test(test_template_verify),
+        cmocka_unit_test(test_template_already),
+        cmocka_unit_test(test_template_name_taken),
+        cmocka_unit_test(test_template_reset),
+        cmocka_unit_test(test_template_password_changed),
+        cmocka_unit_test(test_template_injection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
