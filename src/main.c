@@ -122,6 +122,13 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+    /* The helper threads for password hashing: after the signal mask (they block every signal anyway), before the
+     * workers, which attach to them as they start. */
+    if (api_work_start(cfg->accounts.hash_threads, cfg->accounts.hash_queue) != 0) {
+        snprintf(err, sizeof(err), "cannot start the helper threads for password hashing");
+        goto Exit;
+    }
+
     /* The mailer thread reads the outbox in Redis, so it starts once Redis and the target are known; after the
      * signal mask, so that it inherits it; before the workers, so a failure needs no join. */
     if (mail_outbox_start(cfg, &target, err, sizeof(err)) != 0)
@@ -166,6 +173,8 @@ Join:
 Exit:
     if (rc != 0 && err[0] != '\0')
         core_log_error("%s", err);
+    /* After the workers are joined: each has detached (or, stuck, keeps its context for good); queued jobs drop. */
+    api_work_stop();
     http_server_destroy(srv);
     free(threads);
     free(args);

@@ -1,6 +1,7 @@
 #ifndef API_H
 #define API_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,9 +26,10 @@ typedef struct st_api_env_t {
     store_t *store;
     const uint8_t *secret; /**< HMAC key from secret_file */
     size_t secret_len;
-    api_pagecache_t *pages;  /**< rendered comment pages (api_pagecache.c), owned by the worker */
-    long visitor_day;        /**< UTC day (days since the epoch) of visitor_key; 0 = not derived yet */
-    uint8_t visitor_key[32]; /**< today's visitor-hash key, HMAC(secret, "visitor:YYYY-MM-DD") */
+    api_pagecache_t *pages;            /**< rendered comment pages (api_pagecache.c), owned by the worker */
+    struct st_api_work_worker_t *work; /**< this worker's end of the helper threads (api_work.c); NULL = detached */
+    long visitor_day;                  /**< UTC day (days since the epoch) of visitor_key; 0 = not derived yet */
+    uint8_t visitor_key[32];           /**< today's visitor-hash key, HMAC(secret, "visitor:YYYY-MM-DD") */
 } api_env_t;
 
 typedef struct st_api_param_t {
@@ -85,6 +87,70 @@ bool api_is_bot(api_req_t *r);
  * If-None-Match wants, RFC 9110, 13.1.2).
  */
 bool api_list_has(h2o_iovec_t list, const char *item, size_t len, bool etags);
+
+/* --- api_work.c: helper threads for blocking CPU work (argon2 hashing) ---
+ *
+ * A small pool of helper threads takes jobs from one process-wide queue, runs the blocking part there and hands the
+ * result back to the worker loop that submitted it through the h2o context's multithread queue. The loop never
+ * blocks; a request whose client went away while its job ran simply never sees the result. Same contract as the
+ * store's calls (libuv's): a submit that fails calls nothing; one that succeeds calls DONE (or drops it, see below)
+ * exactly once, never synchronously. */
+
+/** Runs on a helper thread: must not touch the request, its pool, the loop or any per-worker state. */
+typedef void (*api_work_fn)(void *arg);
+/** Runs on the request's worker loop, only while the request is alive; typically answers the request. */
+typedef void (*api_work_done_fn)(api_req_t *r, void *arg);
+
+/**
+ * Starts THREADS helper threads (0 = half the online cores, at least 1) with at most MAX_QUEUED jobs waiting for a
+ * helper (at least 1). The helpers run at a lower CPU priority (nice 10), with every signal blocked, named
+ * "parley-hash". Call once, from the main thread, before the workers start (and again only after api_work_stop).
+ * Returns 0, or CORE_ERR_UNAVAILABLE when pthread_create failed (the threads already made are stopped again).
+ */
+int api_work_start(uint32_t threads, uint32_t max_queued);
+/**
+ * Stops and joins the helpers: a job being worked on finishes first (its result is sent), jobs still waiting are
+ * dropped and their FREE_FN runs here, on the calling thread, without DONE. Call after every worker thread has
+ * returned (each detached, or left attached for good with its context never disposed). A no-op when not started.
+ */
+void api_work_stop(void);
+/**
+ * Per worker, on its own thread, after h2o_context_init: registers a receiver on CTX's multithread queue
+ * (ctx->queue) so that results come back to this loop, and sets env->work. Out-of-memory aborts.
+ */
+void api_work_attach(api_env_t *env, h2o_context_t *ctx);
+/**
+ * Number of this worker's jobs not yet fully back: queued, running, or sent but not yet handled on the loop (or a
+ * helper still inside the send). On stop the worker runs its loop until this is 0 (bounded wait) before detaching.
+ * Worker thread only; 0 when detached.
+ */
+size_t api_work_outstanding(api_env_t *env);
+/**
+ * Unregisters the receiver and frees the worker's state; env->work becomes NULL and later submits fail. Call on the
+ * worker thread before h2o_context_dispose, once api_work_outstanding is 0. When jobs are still outstanding it does
+ * nothing (a late result would reach freed memory): the receiver stays, and the context must not be disposed.
+ */
+void api_work_detach(api_env_t *env);
+/**
+ * Queues WORK(ARG) for a helper. Afterwards DONE(R, ARG) runs on R's worker loop -- unless the request was disposed
+ * first (the client went away), then DONE is skipped, and so is WORK when no helper had started it yet. Either way
+ * FREE_FN(ARG) (NULL = free) runs afterwards, on the worker thread (or on the stopping thread for a job dropped by
+ * api_work_stop). ARG is heap memory owned by the job, never the request's pool: the request may die while the helper
+ * works. FREE_FN must cope with an ARG whose WORK never ran (and wipe any password it holds).
+ *
+ * Returns 0 (DONE or the drop always comes later, never synchronously), or CORE_ERR_UNAVAILABLE when MAX_QUEUED
+ * jobs already wait, the helpers are not running or the worker is detached; then nothing is called and ARG stays
+ * the caller's (not freed). Worker thread only.
+ */
+int api_work_submit(api_req_t *r, api_work_fn work, api_work_done_fn done, void *arg, void (*free_fn)(void *));
+
+/** Process-wide counters for /metrics. */
+typedef struct st_api_work_stats_t {
+    _Atomic uint64_t queued;   /**< gauge: jobs waiting for a helper */
+    _Atomic uint64_t done;     /**< jobs a helper worked on (not those skipped because their request was gone) */
+    _Atomic uint64_t rejected; /**< submits refused because MAX_QUEUED jobs were waiting */
+} api_work_stats_t;
+extern api_work_stats_t api_work_stats;
 
 /* --- api_pagecache.c: rendered comment pages, validated by the thread's version --- */
 /** Creates a cache holding at most MAX_BYTES. */
@@ -181,5 +247,41 @@ void api_notify_subscribe_act(api_req_t *r);
 void api_notify_unsubscribe_show(api_req_t *r);
 void api_notify_unsubscribe_act(api_req_t *r);
 void api_moderate_act(api_req_t *r);
+
+/* --- api_accounts.c: accounts and sessions (README "Accounts") --- */
+
+/** The account behind a session token; strings in the request's pool. */
+typedef struct st_api_user_t {
+    h2o_iovec_t id;      /**< STORE_USER_ID_LEN hex digits */
+    h2o_iovec_t session; /**< SHA-256 (hex) of the token's secret part: the session's key */
+    h2o_iovec_t name;
+    h2o_iovec_t email;
+    uint64_t created_ms;
+    bool admin; /**< the e-mail is one of accounts.admin_emails (and verified, as every session's account is) */
+} api_user_t;
+
+/** ERR is 0 or CORE_ERR_UNAVAILABLE; USER is NULL when the token is unknown, expired or its account unverified. */
+typedef void (*api_user_cb)(api_req_t *r, int err, const api_user_t *user, void *data);
+/** Sets *TOKEN to the request's `Authorization: Bearer` value; false when there is none. */
+bool api_bearer(api_req_t *r, h2o_iovec_t *token);
+/**
+ * Resolves the request's bearer session token (sliding its idle timeout). Returns 0 and calls CB later, or
+ * CORE_ERR_UNAUTHORIZED when there is no bearer or it is not shaped like a session token (CB not called), or
+ * CORE_ERR_UNAVAILABLE.
+ */
+int api_user_resolve(api_req_t *r, api_user_cb cb, void *data);
+/** The plain e-mail check comments and accounts share (api_comments.c). */
+bool api_is_email(const char *s, size_t len);
+void api_accounts_register(api_req_t *r);
+void api_accounts_verify(api_req_t *r);
+void api_accounts_resend(api_req_t *r);
+void api_accounts_login(api_req_t *r);
+void api_accounts_logout(api_req_t *r);
+void api_accounts_me(api_req_t *r);
+void api_accounts_sessions(api_req_t *r);
+void api_accounts_session_delete(api_req_t *r);
+void api_accounts_password_change(api_req_t *r);
+void api_accounts_forgot(api_req_t *r);
+void api_accounts_password_reset(api_req_t *r);
 
 #endif

@@ -1,7 +1,7 @@
-/* Moderation API (admin role). Until accounts land, and afterwards for scripts, an admin call carries
- * `Authorization: Bearer <token>` where the token is the value of the environment variable named by the config key
- * admin_token_env. Only its SHA-256 is kept in memory, compared in constant time; with the variable unset every
- * admin call is refused.
+/* Moderation API (admin role). An admin call carries `Authorization: Bearer <token>` where the token is either the
+ * session of an account with the admin role (a verified address listed in accounts.admin_emails) or, for scripts,
+ * the value of the environment variable named by the config key admin_token_env. Of the latter only its SHA-256 is
+ * kept in memory, compared in constant time; with the variable unset only admin sessions are accepted.
  *
  *   GET  /api/v1/admin/comments?site=&status=pending|spam|approved&cursor=&limit=   the queue, newest first
  *   POST /api/v1/admin/comments/{ref}/{approve|spam|delete} {site}                  ref = "<url-hash>:<id>"
@@ -33,22 +33,59 @@ void api_admin_init(const core_config_t *cfg)
         core_sha256(tok, strlen(tok), admin_hash);
 }
 
-/* Replies 401 and returns false unless the request carries the admin bearer token. */
-static bool admin_or_reply(api_req_t *r)
+typedef void (*admin_fn)(api_req_t *r);
+
+static void reply_denied(api_req_t *r, int err)
 {
-    ssize_t i = h2o_find_header(&r->req->headers, H2O_TOKEN_AUTHORIZATION, -1);
-    if (admin_enabled && i >= 0) {
-        h2o_iovec_t v = r->req->headers.entries[i].value;
-        if (v.len > 7 && strncasecmp(v.base, "Bearer ", 7) == 0) {
+    if (err == CORE_ERR_UNAUTHORIZED)
+        h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL, H2O_STRLIT("Bearer"));
+    api_reply_error(r, err, NULL,
+                    err == CORE_ERR_FORBIDDEN ? "This needs an administrator."
+                                              : "This needs the admin token or an "
+                                                "administrator's session.");
+}
+
+static void on_admin_user(api_req_t *r, int err, const api_user_t *user, void *data)
+{
+    if (err != 0) {
+        api_reply_error(r, err, NULL, NULL);
+        return;
+    }
+    if (user == NULL) {
+        reply_denied(r, CORE_ERR_UNAUTHORIZED);
+        return;
+    }
+    if (!user->admin) {
+        reply_denied(r, CORE_ERR_FORBIDDEN);
+        return;
+    }
+    ((admin_fn)data)(r);
+}
+
+/* Runs GO when the request carries the admin token (compared in constant time) or the session of an account with
+ * the admin role (a verified address listed in accounts.admin_emails); else answers 401 (403 for a logged-in user
+ * who is not an admin). */
+static void admin_gate(api_req_t *r, admin_fn go)
+{
+    h2o_iovec_t v;
+    if (api_bearer(r, &v)) {
+        if (admin_enabled) {
             uint8_t h[CORE_SHA256_LEN];
-            core_sha256(v.base + 7, v.len - 7, h);
-            if (core_memeq_ct(h, admin_hash, sizeof(h)))
-                return true;
+            core_sha256(v.base, v.len, h);
+            if (core_memeq_ct(h, admin_hash, sizeof(h))) {
+                go(r);
+                return;
+            }
+        }
+        int err = api_user_resolve(r, on_admin_user, (void *)go);
+        if (err == 0)
+            return;
+        if (err != CORE_ERR_UNAUTHORIZED) {
+            api_reply_error(r, err, NULL, NULL);
+            return;
         }
     }
-    h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL, H2O_STRLIT("Bearer"));
-    api_reply_error(r, CORE_ERR_UNAUTHORIZED, NULL, "This needs the admin token.");
-    return false;
+    reply_denied(r, CORE_ERR_UNAUTHORIZED);
 }
 
 static bool is_status(h2o_iovec_t s)
@@ -97,10 +134,8 @@ static void on_list(h2o_req_t *req, int err, const store_value_t *v, size_t n, v
     api_reply_json(l->r, 200, json_pack("{s:o,s:o}", "items", items, "next", next));
 }
 
-void api_admin_list(api_req_t *r)
+static void list_go(api_req_t *r)
 {
-    if (!admin_or_reply(r))
-        return;
     const api_param_t *site = api_query_get(r, "site"), *status = api_query_get(r, "status");
     const api_param_t *cursor = api_query_get(r, "cursor"), *limit = api_query_get(r, "limit");
     if (api_site_or_reply(r, site ? site->value.base : NULL, site ? site->value.len : 0) == NULL)
@@ -237,10 +272,8 @@ static int parse_ref(h2o_iovec_t ref, struct st_act_t *a)
     return 0;
 }
 
-void api_admin_act(api_req_t *r)
+static void act_go(api_req_t *r)
 {
-    if (!admin_or_reply(r))
-        return;
     static const char *const keys[] = {"site", NULL};
     core_json_err_t jerr;
     const char *site;
@@ -297,10 +330,8 @@ static void on_locked(h2o_req_t *req, int err, const store_value_t *v, size_t n,
     api_reply_json(l->r, 200, json_pack("{s:s%,s:b}", "url", l->canonical.base, l->canonical.len, "locked", l->locked));
 }
 
-void api_admin_thread(api_req_t *r)
+static void thread_go(api_req_t *r)
 {
-    if (!admin_or_reply(r))
-        return;
     static const char *const keys[] = {"site", "url", NULL};
     core_json_err_t jerr;
     const char *site, *url;
@@ -364,10 +395,8 @@ static void on_banned(h2o_req_t *req, int err, const store_value_t *v, size_t n,
                              (json_int_t)b->seconds));
 }
 
-void api_admin_ban(api_req_t *r)
+static void ban_go(api_req_t *r)
 {
-    if (!admin_or_reply(r))
-        return;
     static const char *const keys[] = {"site", "email", "visitor", "duration_s", NULL};
     core_json_err_t jerr;
     const char *site, *email, *visitor;
@@ -407,4 +436,24 @@ void api_admin_ban(api_req_t *r)
                         b->seconds, on_banned, b);
     if (err != 0)
         api_reply_error(r, err, NULL, NULL);
+}
+
+void api_admin_list(api_req_t *r)
+{
+    admin_gate(r, list_go);
+}
+
+void api_admin_act(api_req_t *r)
+{
+    admin_gate(r, act_go);
+}
+
+void api_admin_thread(api_req_t *r)
+{
+    admin_gate(r, thread_go);
+}
+
+void api_admin_ban(api_req_t *r)
+{
+    admin_gate(r, ban_go);
 }

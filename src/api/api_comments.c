@@ -64,7 +64,7 @@ static bool has_control(const char *s, size_t len)
 
 /* A deliberately plain check: one @, a non-empty local part, a dotted domain of letters, digits, - and ., no spaces.
  * Delivery is what proves an address; this only refuses what cannot be one. */
-static bool is_email(const char *s, size_t len)
+bool api_is_email(const char *s, size_t len)
 {
     const char *at = memchr(s, '@', len);
     if (at == NULL || at == s || memchr(at + 1, '@', (size_t)(s + len - at - 1)) != NULL)
@@ -494,6 +494,7 @@ struct st_create_t {
     bool spam, notify;
     h2o_iovec_t email_hash, avatar_hash, visitor, dupe_hash;
     h2o_iovec_t edit_token;
+    h2o_iovec_t user; /* the logged-in author's account id, or {NULL,0} */
     const char *status;
     json_t *stored;
     uint64_t id, created;
@@ -534,10 +535,15 @@ static void on_created(h2o_req_t *req, int err, store_create_result_t result, h2
     APPEND_LIT(out, o, "{\"comment\":");
     memcpy(out + o, public_json.base, public_json.len);
     o += public_json.len;
-    APPEND_LIT(out, o, ",\"replies\":[]},\"edit_token\":\"");
-    memcpy(out + o, c->edit_token.base, c->edit_token.len); /* base64url: nothing to escape */
-    o += c->edit_token.len;
-    APPEND_LIT(out, o, "\"}");
+    if (c->user.len != 0) {
+        /* A logged-in author edits as the account's owner and needs no token. */
+        APPEND_LIT(out, o, ",\"replies\":[]}}");
+    } else {
+        APPEND_LIT(out, o, ",\"replies\":[]},\"edit_token\":\"");
+        memcpy(out + o, c->edit_token.base, c->edit_token.len); /* base64url: nothing to escape */
+        o += c->edit_token.len;
+        APPEND_LIT(out, o, "\"}");
+    }
     c->response = h2o_iovec_init(out, o);
     /* A comment that waits (not spam: nothing is mailed for spam) is announced to the moderators, with one-click
      * links; its author is asked to confirm a wish for replies (api_notify.c); a reply that is visible at once is
@@ -725,6 +731,12 @@ static void on_precheck(h2o_req_t *req, int err, const store_precheck_t *res, vo
     json_object_set_new(c->stored, "body", json_stringn(c->body, c->body_len));
     json_object_set_new(c->stored, "ehash", json_stringn(c->email_hash.base, c->email_hash.len));
     json_object_set_new(c->stored, "created_iso", json_string(created_iso));
+    if (c->user.len != 0) {
+        /* "user" makes the public form say "verified" (lua/prelude.lua) and lets the owner edit without a window. */
+        json_object_set_new(c->stored, "user", json_stringn(c->user.base, c->user.len));
+        if (c->notify)
+            json_object_set_new(c->stored, "notify_confirmed", json_true());
+    }
     struct st_create_t **holder = h2o_mem_alloc_shared(&req->pool, sizeof(*holder), on_stored_dispose);
     *holder = c;
     h2o_iovec_t json = api_json_dump(&req->pool, c->stored);
@@ -735,7 +747,8 @@ static void on_precheck(h2o_req_t *req, int err, const store_precheck_t *res, vo
         api_reply_error(r, err, NULL, NULL);
 }
 
-void api_comments_create(api_req_t *r)
+/* USER is the logged-in author, or NULL for an anonymous one (who must give a name and an e-mail address). */
+static void create_go(api_req_t *r, const api_user_t *user)
 {
     static const char *const keys[] = {"site",    "url",  "title",      "parent", "author", "email",
                                        "website", "body", "form_token", "hp",     "notify", NULL};
@@ -751,8 +764,8 @@ void api_comments_create(api_req_t *r)
         core_json_get_string(r->body, "url", true, 2048, &url, &url_len, &jerr) != 0 ||
         core_json_get_string(r->body, "title", false, 300, &c->title, &c->title_len, &jerr) != 0 ||
         core_json_get_int(r->body, "parent", false, 0, (1LL << 40), 0, &parent, &jerr) != 0 ||
-        core_json_get_string(r->body, "author", true, 0, &c->author, &c->author_len, &jerr) != 0 ||
-        core_json_get_string(r->body, "email", true, 0, &c->email, &c->email_len, &jerr) != 0 ||
+        core_json_get_string(r->body, "author", user == NULL, 0, &c->author, &c->author_len, &jerr) != 0 ||
+        core_json_get_string(r->body, "email", user == NULL, 0, &c->email, &c->email_len, &jerr) != 0 ||
         core_json_get_string(r->body, "website", false, 0, &c->website, &c->website_len, &jerr) != 0 ||
         core_json_get_string(r->body, "body", true, 0, &c->body, &c->body_len, &jerr) != 0 ||
         core_json_get_string(r->body, "form_token", false, 128, &form_token, &form_len, &jerr) != 0 ||
@@ -766,6 +779,14 @@ void api_comments_create(api_req_t *r)
     if (thread_or_reply(r, url, url_len, &c->thread) != 0)
         return;
     c->parent = (uint64_t)parent;
+    if (user != NULL) {
+        /* The account's name and address, whatever the body says. */
+        c->author = user->name.base;
+        c->author_len = user->name.len;
+        c->email = user->email.base;
+        c->email_len = user->email.len;
+        c->user = user->id;
+    }
     trim(&c->author, &c->author_len);
     if (c->author_len == 0 || core_utf8_length(c->author, c->author_len) > 100 ||
         has_control(c->author, c->author_len)) {
@@ -773,7 +794,7 @@ void api_comments_create(api_req_t *r)
         return;
     }
     trim(&c->email, &c->email_len);
-    if (c->email_len > 254 || !is_email(c->email, c->email_len)) {
+    if (c->email_len > 254 || !api_is_email(c->email, c->email_len)) {
         api_reply_error(r, CORE_ERR_INVALID, "email", "Give a valid e-mail address (it is never published).");
         return;
     }
@@ -833,6 +854,29 @@ void api_comments_create(api_req_t *r)
         api_reply_error(r, err, NULL, NULL);
 }
 
+static void on_author(api_req_t *r, int err, const api_user_t *user, void *data)
+{
+    if (err != 0) {
+        api_reply_error(r, err, NULL, NULL);
+        return;
+    }
+    if (user == NULL) {
+        /* Never post anonymously what was meant to be posted as an account. */
+        api_reply_error(r, CORE_ERR_UNAUTHORIZED, NULL, "Your session ended; log in again (or post as a guest).");
+        return;
+    }
+    create_go(r, user);
+}
+
+void api_comments_create(api_req_t *r)
+{
+    int err = api_user_resolve(r, on_author, NULL);
+    if (err == CORE_ERR_UNAUTHORIZED)
+        create_go(r, NULL); /* no session token: a guest */
+    else if (err != 0)
+        api_reply_error(r, err, NULL, NULL);
+}
+
 /* --- the comment a path names: /api/v1/comments/{id} with site and url in the query or the body --- */
 
 struct st_target_t {
@@ -842,6 +886,8 @@ struct st_target_t {
     int value;          /* vote */
     const char *action; /* edit / delete, for the queue move */
     h2o_iovec_t html, body;
+    store_update_action_t update; /* author edits: what to do */
+    const char *status;           /* and the status after an edit */
 };
 
 static int parse_id(h2o_iovec_t s, uint64_t *out)
@@ -993,17 +1039,51 @@ static h2o_iovec_t edit_token_hash(api_req_t *r)
     return h2o_iovec_init(hex, 64);
 }
 
-static void author_update(api_req_t *r, struct st_target_t *t, store_update_action_t action, const char *status)
+static void author_update_as(api_req_t *r, struct st_target_t *t, h2o_iovec_t who, uint64_t window_start)
 {
-    h2o_iovec_t hash = edit_token_hash(r);
-    if (hash.base == NULL) {
-        api_reply_error(r, CORE_ERR_UNAUTHORIZED, NULL, "Send the comment's edit token in X-Parley-Edit-Token.");
+    int err = store_comment_update(r->env->store, r->req, &t->thread.ref, t->id, t->update, who, window_start, t->html,
+                                   t->body, t->status, on_author_update, t);
+    if (err != 0)
+        api_reply_error(r, err, NULL, NULL);
+}
+
+static void on_owner(api_req_t *r, int err, const api_user_t *user, void *data)
+{
+    struct st_target_t *t = data;
+    if (err != 0) {
+        api_reply_error(r, err, NULL, NULL);
         return;
     }
-    uint64_t now = now_ms(), window = (uint64_t)r->site->edit_window_s * 1000;
-    int err = store_comment_update(r->env->store, r->req, &t->thread.ref, t->id, action, hash,
-                                   now > window ? now - window : 0, t->html, t->body, status, on_author_update, t);
-    if (err != 0)
+    if (user == NULL) {
+        api_reply_error(r, CORE_ERR_UNAUTHORIZED, NULL, "Your session ended; log in again.");
+        return;
+    }
+    /* The logged-in owner: no edit window. */
+    size_t n = 2 + user->id.len;
+    char *who = h2o_mem_alloc_pool(&r->req->pool, n + 1);
+    who[0] = 'u';
+    who[1] = ':';
+    memcpy(who + 2, user->id.base, user->id.len);
+    who[n] = '\0';
+    author_update_as(r, t, h2o_iovec_init(who, n), 0);
+}
+
+/* The author acts with the comment's edit token (anonymous, within the window) or as the logged-in owner. */
+static void author_update(api_req_t *r, struct st_target_t *t, store_update_action_t action, const char *status)
+{
+    t->update = action;
+    t->status = status;
+    h2o_iovec_t hash = edit_token_hash(r);
+    if (hash.base != NULL) {
+        uint64_t now = now_ms(), window = (uint64_t)r->site->edit_window_s * 1000;
+        author_update_as(r, t, hash, now > window ? now - window : 0);
+        return;
+    }
+    int err = api_user_resolve(r, on_owner, t);
+    if (err == CORE_ERR_UNAUTHORIZED)
+        api_reply_error(r, CORE_ERR_UNAUTHORIZED, NULL,
+                        "Send the comment's edit token in X-Parley-Edit-Token, or log in as its author.");
+    else if (err != 0)
         api_reply_error(r, err, NULL, NULL);
 }
 

@@ -97,8 +97,9 @@ int api_notify_subscribe(api_req_t *r, const store_share_ref_t *thread, json_t *
                          void *data)
 {
     const char *status = json_string_value(json_object_get(comment, "status"));
-    if (r->env->cfg->smtp.url == NULL || !json_is_true(json_object_get(comment, "notify")) || status == NULL ||
-        strcmp(status, "spam") == 0)
+    /* A logged-in author's address is verified: their comment is stored already confirmed, so no mail. */
+    if (r->env->cfg->smtp.url == NULL || !json_is_true(json_object_get(comment, "notify")) ||
+        json_is_true(json_object_get(comment, "notify_confirmed")) || status == NULL || strcmp(status, "spam") == 0)
         return CORE_ERR_NOT_FOUND;
     struct st_job_t *j = h2o_mem_alloc_pool(&r->req->pool, sizeof(*j));
     *j = (struct st_job_t){.r = r, .thread = *thread, .done = done, .data = data};

@@ -98,21 +98,21 @@ typedef struct st_core_config_t {
         char *admin_emails[16]; /**< moderators: mailed for each pending comment (with one-click links); later the
                                      accounts that get the admin role. Lower-cased, validated. Default none */
         size_t num_admin_emails;
-        uint32_t password_min_chars;  /**< 8..128, default 12 */
-        uint32_t argon2_memory_kib;   /**< default 19456 (19 MiB) */
-        uint32_t argon2_passes;       /**< default 2 */
-        uint32_t argon2_lanes;        /**< default 1 */
-        uint32_t hash_threads;        /**< helper threads for argon2; 0 (default) = half the cores, at least 1 */
-        uint32_t hash_queue;          /**< jobs waiting for a helper beyond which logins get 503; default 256 */
-        uint32_t verify_ttl_s;        /**< life of an e-mail verification link, default 86400 */
-        uint32_t reset_ttl_s;         /**< life of a password reset link, default 3600 */
-        uint32_t session_idle_s;      /**< a session unused this long ends, default 30 days */
-        uint32_t session_max_s;       /**< a session ends this long after login whatever its use, default 90 days */
-        uint32_t free_failures;       /**< failed logins of one account before delays start, default 5 */
-        uint32_t max_delay_s;         /**< the longest delay between two attempts after failures, default 300 */
-        uint32_t mails_per_hour;      /**< reset / verification mails per account per hour, default 3 */
-        uint32_t register_per_hour;   /**< registrations per client IP per hour, default 10 */
-        char *reserved_names[32];     /**< user names nobody may take besides the built-in ones and the site ids */
+        uint32_t password_min_chars; /**< 8..128, default 12 */
+        uint32_t argon2_memory_kib;  /**< default 19456 (19 MiB) */
+        uint32_t argon2_passes;      /**< default 2 */
+        uint32_t argon2_lanes;       /**< default 1 */
+        uint32_t hash_threads;       /**< helper threads for argon2; 0 (default) = half the cores, at least 1 */
+        uint32_t hash_queue;         /**< jobs waiting for a helper beyond which logins get 503; default 256 */
+        uint32_t verify_ttl_s;       /**< life of an e-mail verification link, default 86400 */
+        uint32_t reset_ttl_s;        /**< life of a password reset link, default 3600 */
+        uint32_t session_idle_s;     /**< a session unused this long ends, default 30 days */
+        uint32_t session_max_s;      /**< a session ends this long after login whatever its use, default 90 days */
+        uint32_t free_failures;      /**< failed logins of one account before delays start, default 5 */
+        uint32_t max_delay_s;        /**< the longest delay between two attempts after failures, default 300 */
+        uint32_t mails_per_hour;     /**< reset / verification mails per account per hour, default 3 */
+        uint32_t register_per_hour;  /**< registrations per client IP per hour, default 10 */
+        char *reserved_names[32];    /**< user names nobody may take besides the built-in ones and the site ids */
         size_t num_reserved_names;
     } accounts;
     core_config_site_t sites[CORE_CONFIG_MAX_SITES];

@@ -66,4 +66,25 @@ void http_metrics_handle(api_req_t *r);
 /** Counts one rate-limited (429) answer; shown as parley_rate_limited_total. */
 void http_metrics_count_limited(void);
 
+/* --- http_assets.c: the files under src/widget, compiled in at build time (src/widget/assets.cmake) --- */
+/** One embedded file. */
+typedef struct st_http_asset_t {
+    const char *path;    /**< relative to src/widget, e.g. "account/register.html"; NULL ends the table */
+    const uint8_t *data; /**< the bytes (static, followed by a NUL that LEN does not count) */
+    size_t len;
+    char etag[19]; /**< strong entity tag: 16 hex digits of the SHA-256 in double quotes; set by http_assets_init */
+} http_asset_t;
+/** The generated table, sorted by path and ended by a NULL row; written only by http_assets_init. */
+extern http_asset_t http_assets[];
+extern const size_t http_assets_count;
+/**
+ * Computes the entity tags of the embedded files, once per process (later calls return at once). Thread-safe; the
+ * handlers below call it themselves, so calling it at start-up only moves the hashing out of the first request.
+ */
+void http_assets_init(void);
+/** GET|HEAD /account/{name}: the page account/<name>.html, no-store and Referrer-Policy: no-referrer; else 404. */
+void http_assets_page(api_req_t *r);
+/** GET|HEAD /assets/{file}: a top-level non-HTML file with ETag, 304 on If-None-Match, 5-minute caching; else 404. */
+void http_assets_file(api_req_t *r);
+
 #endif

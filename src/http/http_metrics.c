@@ -144,6 +144,17 @@ void http_metrics_handle(api_req_t *r)
     OUTF(&o, "parley_mail_queue{state=\"delayed\"} %llu\n", (unsigned long long)atomic_load(&mail_stats.delayed));
     OUTF(&o, "parley_mail_queue{state=\"dead\"} %llu\n", (unsigned long long)atomic_load(&mail_stats.dead_all));
 
+    OUTF(&o, "# HELP parley_hash_jobs_queued Password-hashing jobs waiting for a helper thread.\n");
+    OUTF(&o, "# TYPE parley_hash_jobs_queued gauge\n");
+    OUTF(&o, "parley_hash_jobs_queued %llu\n", (unsigned long long)atomic_load(&api_work_stats.queued));
+    OUTF(&o, "# HELP parley_hash_jobs_total Password-hashing jobs the helper threads ran.\n");
+    OUTF(&o, "# TYPE parley_hash_jobs_total counter\n");
+    OUTF(&o, "parley_hash_jobs_total %llu\n", (unsigned long long)atomic_load(&api_work_stats.done));
+    OUTF(&o,
+         "# HELP parley_hash_jobs_rejected_total Password-hashing jobs refused (503) because the queue was full.\n");
+    OUTF(&o, "# TYPE parley_hash_jobs_rejected_total counter\n");
+    OUTF(&o, "parley_hash_jobs_rejected_total %llu\n", (unsigned long long)atomic_load(&api_work_stats.rejected));
+
     req->res.status = 200;
     req->res.reason = "OK";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,

@@ -3,8 +3,9 @@
  * Each worker owns an h2o loop, an h2o context and a Redis connection, and touches nothing of another worker's.
  *
  * Stopping: the main thread sets `stop`; each worker notices within 100 ms, closes its listeners, asks h2o to shut
- * down (GOAWAY on HTTP/2, no keep-alive on HTTP/1.1), lets in-flight requests finish for up to 2 s, then closes
- * its Redis connection gracefully (pending commands are flushed). */
+ * down (GOAWAY on HTTP/2, no keep-alive on HTTP/1.1), lets in-flight requests finish for up to 2 s, waits up to
+ * 2 s more for its hashing jobs to come back from the helper threads (api_work.c), then closes its Redis connection
+ * gracefully (pending commands are flushed). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -25,6 +26,7 @@
 
 #define DRAIN_MS 2000
 #define STORE_CLOSE_MS 1000
+#define WORK_DRAIN_MS 2000
 
 struct st_http_worker_t;
 
@@ -251,6 +253,7 @@ void http_server_run_worker(http_server_t *srv, size_t idx)
     w->srv = srv;
     w->loop = h2o_evloop_create();
     h2o_context_init(&w->ctx, w->loop, &srv->globalconf);
+    api_work_attach(&w->env, &w->ctx);
     w->env.cfg = cfg;
     w->env.secret = srv->secret;
     w->env.secret_len = srv->secret_len;
@@ -280,6 +283,13 @@ void http_server_run_worker(http_server_t *srv, size_t idx)
     uint64_t start = now_ms();
     while (w->num_conns > 0 && now_ms() - start < DRAIN_MS)
         h2o_evloop_run(w->loop, 50);
+    /* Hashing jobs come back before the store closes (a result may still lead to a Redis call for a live request).
+     * Detaching makes later submits answer 503; a worker whose jobs do not come back in time keeps its receiver and
+     * its context, since a late result would otherwise reach freed memory. */
+    start = now_ms();
+    while (api_work_outstanding(&w->env) > 0 && now_ms() - start < WORK_DRAIN_MS)
+        h2o_evloop_run(w->loop, 10);
+    api_work_detach(&w->env); /* a no-op while jobs are outstanding */
     store_close(w->env.store);
     start = now_ms();
     while (!store_is_closed(w->env.store) && now_ms() - start < STORE_CLOSE_MS)
@@ -287,7 +297,9 @@ void http_server_run_worker(http_server_t *srv, size_t idx)
     start = now_ms();
     while (!context_timeouts_idle(&w->ctx) && now_ms() - start < 1200)
         h2o_evloop_run(w->loop, 10);
-    if (w->num_conns == 0 && store_is_closed(w->env.store) && context_timeouts_idle(&w->ctx)) {
+    api_work_detach(&w->env); /* late jobs may have come back meanwhile */
+    size_t work_left = api_work_outstanding(&w->env);
+    if (w->num_conns == 0 && w->env.work == NULL && store_is_closed(w->env.store) && context_timeouts_idle(&w->ctx)) {
         /* A clean stop frees everything; otherwise the process is about to exit and the memory stays reachable. */
         store_destroy(w->env.store);
         w->env.store = NULL;
@@ -298,7 +310,8 @@ void http_server_run_worker(http_server_t *srv, size_t idx)
         h2o_evloop_destroy(w->loop);
         w->loop = NULL;
     } else {
-        core_log_warn("worker %zu: stopped with %zu connection(s) still open", idx, w->num_conns);
+        core_log_warn("worker %zu: stopped with %zu connection(s) still open, %zu hashing job(s) outstanding", idx,
+                      w->num_conns, work_left);
     }
 }
 

@@ -7,15 +7,33 @@ const path = require('node:path');
 const h = require('./harness');
 const sinkLib = require('../../mail/sink');
 
-async function startMailStack({ sites, admins = [], comments, env = {} }) {
+// A YAML value for the accounts: section: arrays as flow sequences of quoted strings, scalars as they are.
+const yamlValue = (v) => (Array.isArray(v) ? `[${v.map((x) => JSON.stringify(String(x))).join(', ')}]`
+  : (typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(String(v))));
+
+// ADMINS becomes accounts.admin_emails; ACCOUNTS (optional, an object of scalars and string arrays) adds or overrides
+// keys of that same accounts: section (argon2_memory_kib, free_failures, reserved_names ...). LIMITS (optional,
+// { class: [requests, window_s] }) and THREADS (optional) go to the harness's startParley as they are.
+async function startMailStack({ sites, admins = [], comments, env = {}, accounts = {}, limits, threads }) {
   const redis = await h.startRedis();
   const sinkDir = h.tmpdir('sink');
   const sink = await sinkLib.start({ dir: sinkDir });
-  const parley = await h.startParley({
-    redisUrl: redis.url, comments, env, sites,
-    extra: `smtp:\n  url: "smtp://127.0.0.1:${sink.port}"\n  from: "Parley <parley@example.com>"\n` +
-      `accounts:\n  admin_emails: [${admins.map((a) => `"${a}"`).join(', ')}]\n`,
-  });
+  let acc = 'accounts:\n';
+  for (const [k, v] of Object.entries({ admin_emails: admins, ...accounts })) {
+    if (v !== undefined && v !== null) acc += `  ${k}: ${yamlValue(v)}\n`;
+  }
+  let parley;
+  try {
+    parley = await h.startParley({
+      redisUrl: redis.url, comments, env, sites, limits, ...(threads !== undefined ? { threads } : {}),
+      extra: `smtp:\n  url: "smtp://127.0.0.1:${sink.port}"\n  from: "Parley <parley@example.com>"\n${acc}`,
+    });
+  } catch (e) {
+    // parleyd did not come up (e.g. a config key it refuses): stop what was started, so nothing keeps the run alive.
+    await redis.stop();
+    await sink.close();
+    throw e;
+  }
   const stack = {
     redis, sink, sinkDir, parley,
     // Every mail the sink accepted so far, oldest first (the sink's JSON records).
