@@ -1,6 +1,7 @@
 // HTTP/2 (h2c) load generator for POSTs whose body must differ per request (comments: identical bodies are refused
 // as duplicates, so h2load's fixed -d body cannot drive them). Keeps SESSIONS x STREAMS requests in flight.
 //   node post_load.js BASE PATH TEMPLATE_JSON TOTAL [SESSIONS=8] [STREAMS=32]
+// SIGTERM stops it early and prints the same line for what was done so far (a background flood).
 // TEMPLATE_JSON is a JSON object whose string values may contain {n}, replaced by the request number.
 // Prints one line: "rps=… p50_ms=… p99_ms=… codes={...}".
 'use strict';
@@ -39,10 +40,11 @@ const clients = [];
 function finish() {
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   lat.sort((a, b) => a - b);
-  const pct = (p) => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))].toFixed(2);
-  console.log(`rps=${(total / secs).toFixed(0)} p50_ms=${pct(0.5)} p99_ms=${pct(0.99)} codes=${JSON.stringify(codes)}`);
+  const pct = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * p))].toFixed(2) : 'n/a');
+  console.log(`rps=${(done / secs).toFixed(0)} p50_ms=${pct(0.5)} p99_ms=${pct(0.99)} done=${done} codes=${JSON.stringify(codes)}`);
   for (const c of clients) c.close();
 }
+process.on('SIGTERM', () => { finish(); process.exit(0); });
 
 for (let s = 0; s < sessions; s++) {
   const c = http2.connect(base, { peerMaxConcurrentStreams: streams });
