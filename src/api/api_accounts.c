@@ -329,8 +329,9 @@ struct st_pwjob_t {
     char *username, *email; /* policy context (may be NULL) */
     uint32_t min_chars;
     core_argon2_params_t params;
-    char phc[CORE_ARGON2_PHC_MAX]; /* in: the stored hash (VERIFY, CHANGE; "" = no account); out: the new one */
-    int result;                    /* 0, CORE_ERR_INVALID (policy: why), CORE_ERR_UNAUTHORIZED (no match) */
+    char phc[CORE_ARGON2_PHC_MAX];    /* in: the stored hash (VERIFY, CHANGE; "" = no account); out: the new one */
+    char rehash[CORE_ARGON2_PHC_MAX]; /* VERIFY: a hash under today's cost when the stored one is weaker, else "" */
+    int result;                       /* 0, CORE_ERR_INVALID (policy: why), CORE_ERR_UNAUTHORIZED (no match) */
     char why[CORE_PASSWORD_WHY_MAX];
     void *state; /* the handler's state in the request pool; read only in done, which runs only while it lives */
 };
@@ -411,6 +412,16 @@ static void pwjob_work(void *arg)
         break;
     case JOB_VERIFY:
         j->result = check_password(j, j->pw, j->pw_len);
+        if (j->result == 0 && core_argon2_needs_rehash(j->phc, &j->params)) {
+            /* The cost was raised since this hash was made: hash the same password again (checklist B.9). */
+            char *norm = NULL;
+            size_t norm_len = 0;
+            if (core_password_normalize(j->pw, j->pw_len, &norm, &norm_len) == 0) {
+                if (core_argon2_hash(norm, norm_len, &j->params, j->rehash, sizeof(j->rehash)) != 0)
+                    j->rehash[0] = '\0';
+                core_password_free(norm, norm_len);
+            }
+        }
         break;
     case JOB_CHANGE:
         j->result = check_password(j, j->current, j->current_len);
@@ -749,6 +760,12 @@ static void on_failed(h2o_req_t *req, int err, const store_value_t *v, size_t n,
     api_reply_error(g->r, err != 0 ? CORE_ERR_UNAVAILABLE : CORE_ERR_INVALID_CREDENTIALS, NULL, NULL);
 }
 
+static void on_rehashed(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+{
+    if (err != 0)
+        core_log_warn("accounts: a password hash could not be upgraded (Redis unavailable)");
+}
+
 static void on_login_checked(api_req_t *r, void *arg)
 {
     struct st_pwjob_t *j = arg;
@@ -766,6 +783,13 @@ static void on_login_checked(api_req_t *r, void *arg)
                         "Verify your e-mail address first: follow the link in the mail we sent, or ask for a new one "
                         "(POST /api/v1/auth/verify/resend).");
         return;
+    }
+    if (j->rehash[0] != '\0') {
+        /* Fire and forget: the login does not wait for it, and a lost upgrade is retried at the next login. */
+        h2o_iovec_t fresh = h2o_strdup(&r->req->pool, j->rehash, strlen(j->rehash));
+        h2o_iovec_t old = h2o_strdup(&r->req->pool, j->phc, strlen(j->phc));
+        store_user_password(r->env->store, r->req, g->id, "rehash", h2o_iovec_init("", 0), fresh, old, now_ms(),
+                            on_rehashed, NULL);
     }
     token_make(&r->req->pool, g->id, &g->token, &g->hash);
     h2o_iovec_t ua = {NULL, 0};

@@ -296,8 +296,8 @@ int store_user_verify(store_t *store, h2o_req_t *req, h2o_iovec_t id, h2o_iovec_
  * until ms}. */
 int store_user_fail(store_t *store, h2o_req_t *req, h2o_iovec_t id, h2o_iovec_t login_hash, uint64_t now_ms,
                     uint32_t free_failures, uint64_t max_delay_ms, uint64_t window_ms, store_values_cb cb, void *data);
-/** Runs lua/user_password.lua: MODE "reset" (ARG = reset token hash) or "change" (ARG = the session to keep,
- * OLD_PHC = the hash the current password matched). values[0] = 'ok' | 'invalid' | 'changed' | 'missing'. */
+/** Runs lua/user_password.lua: MODE "reset" (ARG = reset token hash), "change" (ARG = the session to keep,
+ * OLD_PHC = the hash the current password matched) or "rehash" (PHC replaces OLD_PHC if still current). values[0] = 'ok' | 'invalid' | 'changed' | 'missing'. */
 int store_user_password(store_t *store, h2o_req_t *req, h2o_iovec_t id, const char *mode, h2o_iovec_t arg,
                         h2o_iovec_t phc, h2o_iovec_t old_phc, uint64_t now_ms, store_values_cb cb, void *data);
 /** Runs lua/session_create.lua. values[0] = 'ok' | 'missing'. */

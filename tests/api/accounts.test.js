@@ -8,6 +8,7 @@
 'use strict';
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const h = require('./lib/harness');
 const { ADMIN_TOKEN, RELAXED, page, client, qs } = require('./lib/comments');
 const {
@@ -333,5 +334,50 @@ describe('accounts: links expire (verify_ttl_s 2, reset_ttl_s 2)', () => {
     assertErr(await a.reset(tr, strongPassword()), 400, 'token_invalid', 'token', 'an expired reset token');
     assertErr(await a.login(y.username, y.password), 403, 'email_unverified', undefined, 'y is still unverified');
     await a.loginOk(x); // x's password is unchanged
+  });
+});
+
+describe('accounts: a raised argon2 cost upgrades a hash at the next login', () => {
+  let stack;
+  let p2;
+
+  after(async () => {
+    if (p2) {
+      await p2.stop();
+      assert.deepEqual(h.sanitizerReport(p2.log()), [], 'no sanitizer report in the second parleyd log');
+    }
+    if (stack) await stack.stop();
+  });
+
+  it('the stored PHC string moves from m=1024 to m=2048 after a login; old and new passwords behave as before', async () => {
+    stack = await startAccountStack({ sites: SITES });
+    const a = authClient(stack.parley);
+    const u = await registerVerified(stack, a, newUser('rehash'));
+    const phcOf = async () => {
+      const keys = await h.redisCmd(stack.redis.port, ['KEYS', '*u:{acct}:*']);
+      const users = keys.filter((k) => /u:\{acct\}:[0-9a-f]{16}$/.test(k));
+      assert.equal(users.length, 1, `one account: ${keys}`);
+      return h.redisCmd(stack.redis.port, ['HGET', users[0], 'phc']);
+    };
+    const before = await phcOf();
+    assert.match(before, /^\$argon2id\$v=19\$m=1024,t=1,p=1\$/, before);
+
+    // The same Redis, a parleyd with twice the memory cost.
+    const conf = fs.readFileSync(stack.parley.conf, 'utf8');
+    assert.match(conf, /argon2_memory_kib: 1024/);
+    await stack.parley.stop();
+    const port = await h.freePort();
+    p2 = await h.startParley({ port, configText: conf.replace(/port: \d+/, `port: ${port}`).replace('argon2_memory_kib: 1024', 'argon2_memory_kib: 2048') });
+    const a2 = authClient(p2);
+    await a2.loginOk(u);
+    let after = before;
+    for (let i = 0; i < 50 && after === before; i++) {
+      await h.sleep(20);
+      after = await phcOf();
+    }
+    assert.match(after, /^\$argon2id\$v=19\$m=2048,t=1,p=1\$/, 'upgraded after the login');
+    await a2.loginOk(u); // the new hash verifies the same password
+    assertErr(await a2.login(u.username, strongPassword()), 401, 'invalid_credentials', undefined, 'a wrong one still fails');
+    assert.equal(await phcOf(), after, 'a login under the same cost changes nothing');
   });
 });

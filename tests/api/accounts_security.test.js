@@ -287,6 +287,23 @@ describe('accounts security: main stack', () => {
       assertErr(await a.verify(t), 400, 'token_invalid', 'token', `verify ${what}`);
       assertErr(await a.reset(t, strongPassword()), 400, 'token_invalid', 'token', `reset ${what}`);
     }
+    // Another account's id in front of a live secret: the secret belongs to its own account only.
+    {
+      const o1 = newUser('own1');
+      const o2 = newUser('own2');
+      assertAccepted(await a.register(o1));
+      assertAccepted(await a.register(o2));
+      const t1 = linkToken(await waitMailOf(stack, o1.email, 'verify'), p, 'verify');
+      const t2 = linkToken(await waitMailOf(stack, o2.email, 'verify'), p, 'verify');
+      const swapped = `${t2.slice(0, 16)}.${t1.slice(17)}`;
+      assertErr(await a.verify(swapped), 400, 'token_invalid', 'token', "o1's secret under o2's id");
+      assert.equal((await a.verify(t1)).status, 200, "o1's own token still verifies o1");
+      assert.equal((await a.verify(t2)).status, 200, "o2's own token still verifies o2");
+      const s1 = await a.loginOk(o1);
+      const s2 = await a.loginOk(o2);
+      assertErr(await a.me(`${s2.token.slice(0, 16)}.${s1.token.slice(17)}`), 401, 'unauthorized', undefined,
+        "o1's session secret under o2's id");
+    }
     // A live verify token is not a reset token nor a session, and trying it so does not use it up.
     const u = newUser('purpose');
     assertAccepted(await a.register(u));

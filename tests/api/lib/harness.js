@@ -242,7 +242,8 @@ async function startParley(opts = {}) {
   const port = opts.port || (await freePort());
   const tlsPort = opts.tls ? await freePort() : null;
   const conf = path.join(dir, 'parley.yaml');
-  fs.writeFileSync(conf, configYaml({ port, tlsPort, dataDir: path.join(dir, 'data'), ...opts }));
+  // opts.configText: a complete config to use as it is (e.g. another parleyd's, changed), instead of one built here.
+  fs.writeFileSync(conf, opts.configText || configYaml({ port, tlsPort, dataDir: path.join(dir, 'data'), ...opts }));
   const log = fs.openSync(path.join(dir, 'parleyd.log'), 'a');
   const proc = spawn(PARLEYD, ['-c', conf], { stdio: ['ignore', log, log], env: { ...sanitizerEnv(), ...(opts.env || {}) } });
   const p = {
