@@ -213,6 +213,8 @@ void api_admin_list(api_req_t *r);
 void api_admin_act(api_req_t *r);
 void api_admin_thread(api_req_t *r);
 void api_admin_ban(api_req_t *r);
+void api_admin_dead_list(api_req_t *r);
+void api_admin_dead_retry(api_req_t *r);
 void api_avatar_get(api_req_t *r);
 void api_moderate_show(api_req_t *r);
 /* --- api_notify.c: reply notifications --- */

@@ -7,6 +7,8 @@
  *   POST /api/v1/admin/comments/{ref}/{approve|spam|delete} {site}                  ref = "<url-hash>:<id>"
  *   POST /api/v1/admin/threads/{lock|unlock} {site,url}
  *   POST /api/v1/admin/bans {site, email | visitor, duration_s}
+ *   GET  /api/v1/admin/mail/dead?cursor=&limit=                                     dead letters, newest first
+ *   POST /api/v1/admin/mail/dead/{id}/retry                                         back into the outbox
  *
  * Approving an author's comment records the e-mail as approved, which releases it from "first" moderation, and
  * approving a reply tells its parent's author when they asked for it (api_notify_reply). Queue
@@ -456,4 +458,131 @@ void api_admin_thread(api_req_t *r)
 void api_admin_ban(api_req_t *r)
 {
     admin_gate(r, ban_go);
+}
+
+/* --- dead letters: mails the relay refused for good, or that kept failing for smtp.retry_max_age_s --- */
+
+/* A stream entry id: digits, '-', digits; at most 19 digits each, so Redis can always parse it (64-bit parts). */
+static bool is_entry_id(h2o_iovec_t s)
+{
+    const char *dash = memchr(s.base, '-', s.len);
+    if (dash == NULL || dash == s.base || dash == s.base + s.len - 1 || dash - s.base > 19 ||
+        s.base + s.len - dash - 1 > 19)
+        return false;
+    for (size_t i = 0; i < s.len; ++i)
+        if (s.base + i != dash && !isdigit((unsigned char)s.base[i]))
+            return false;
+    return true;
+}
+
+/* The Subject header of a rendered message, as it is (encoded-words left encoded); "" when absent. */
+static json_t *subject_of(h2o_iovec_t msg)
+{
+    for (size_t i = 0; i + 9 <= msg.len;) {
+        const char *eol = memchr(msg.base + i, '\n', msg.len - i);
+        size_t end = eol != NULL ? (size_t)(eol - msg.base) : msg.len;
+        if (end == i || (end == i + 1 && msg.base[i] == '\r'))
+            break; /* the end of the header */
+        if (end - i > 9 && strncasecmp(msg.base + i, "Subject: ", 9) == 0) {
+            size_t n = end - i - 9;
+            if (n > 0 && msg.base[i + 9 + n - 1] == '\r')
+                --n;
+            json_t *v = json_stringn(msg.base + i + 9, n);
+            return v != NULL ? v : json_string("");
+        }
+        i = end + 1;
+    }
+    return json_string("");
+}
+
+static void on_dead_list(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+{
+    api_req_t *r = data;
+    if (err != 0 || n < 1 || v[0].type != STORE_ARR) {
+        api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    json_t *items = json_array();
+    h2o_iovec_t last = {NULL, 0};
+    for (size_t i = 0; i < v[0].num_items; ++i) {
+        const store_value_t *e = &v[0].items[i];
+        if (e->type != STORE_ARR || e->num_items != 2 || e->items[1].type != STORE_ARR)
+            continue;
+        last = e->items[0].str;
+        /* The message itself stays inside: it may carry someone's reset or verification link. */
+        json_t *item = json_pack("{s:s%}", "id", last.base, last.len);
+        const store_value_t *f = e->items[1].items;
+        for (size_t k = 0; k + 1 < e->items[1].num_items; k += 2) {
+            h2o_iovec_t name = f[k].str, val = f[k + 1].str;
+            static const char *const shown[] = {"rcpt", "reason", "failed", "first", "attempts", NULL};
+            if (h2o_memis(name.base, name.len, H2O_STRLIT("msg"))) {
+                json_object_set_new(item, "subject", subject_of(val));
+                continue;
+            }
+            for (size_t s = 0; shown[s] != NULL; ++s)
+                if (h2o_memis(name.base, name.len, shown[s], strlen(shown[s]))) {
+                    json_t *jv = json_stringn(val.base, val.len);
+                    json_object_set_new(item, shown[s], jv != NULL ? jv : json_string(""));
+                }
+        }
+        json_array_append_new(items, item);
+    }
+    json_t *next = last.len != 0 ? json_stringn(last.base, last.len) : json_null();
+    api_reply_json(r, 200, json_pack("{s:o,s:o}", "items", items, "next", next));
+}
+
+static void dead_list_go(api_req_t *r)
+{
+    const api_param_t *cursor = api_query_get(r, "cursor"), *limit = api_query_get(r, "limit");
+    h2o_iovec_t before = cursor != NULL ? cursor->value : h2o_iovec_init(NULL, 0);
+    if (before.len != 0 && !is_entry_id(before)) {
+        api_reply_error(r, CORE_ERR_INVALID, "cursor", "Use the `next` value of the previous page.");
+        return;
+    }
+    unsigned long n = 50;
+    if (limit != NULL) {
+        char *end;
+        n = strtoul(limit->value.base, &end, 10);
+        if (limit->value.len == 0 || *end != '\0' || n < 1 || n > 200) {
+            api_reply_error(r, CORE_ERR_INVALID, "limit", "Give a limit from 1 to 200.");
+            return;
+        }
+    }
+    if (store_outbox_dead_list(r->env->store, r->req, before, (uint32_t)n, on_dead_list, r) != 0)
+        api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
+}
+
+static void on_revived(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+{
+    api_req_t *r = data;
+    if (err != 0 || n < 1 || v[0].type != STORE_STR) {
+        api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    if (v[0].str.len == 0) {
+        api_reply_error(r, CORE_ERR_NOT_FOUND, NULL, "No dead letter with that id.");
+        return;
+    }
+    api_reply_json(r, 200, json_pack("{s:b,s:s%}", "ok", 1, "outbox_id", v[0].str.base, v[0].str.len));
+}
+
+static void dead_retry_go(api_req_t *r)
+{
+    h2o_iovec_t id = r->num_path_params > 0 ? r->path_params[0] : h2o_iovec_init(NULL, 0);
+    if (!is_entry_id(id)) {
+        api_reply_error(r, CORE_ERR_NOT_FOUND, NULL, "No dead letter with that id.");
+        return;
+    }
+    if (store_outbox_revive(r->env->store, r->req, h2o_strdup(&r->req->pool, id.base, id.len), on_revived, r) != 0)
+        api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
+}
+
+void api_admin_dead_list(api_req_t *r)
+{
+    admin_gate(r, dead_list_go);
+}
+
+void api_admin_dead_retry(api_req_t *r)
+{
+    admin_gate(r, dead_retry_go);
 }

@@ -297,7 +297,8 @@ int store_user_verify(store_t *store, h2o_req_t *req, h2o_iovec_t id, h2o_iovec_
 int store_user_fail(store_t *store, h2o_req_t *req, h2o_iovec_t id, h2o_iovec_t login_hash, uint64_t now_ms,
                     uint32_t free_failures, uint64_t max_delay_ms, uint64_t window_ms, store_values_cb cb, void *data);
 /** Runs lua/user_password.lua: MODE "reset" (ARG = reset token hash), "change" (ARG = the session to keep,
- * OLD_PHC = the hash the current password matched) or "rehash" (PHC replaces OLD_PHC if still current). values[0] = 'ok' | 'invalid' | 'changed' | 'missing'. */
+ * OLD_PHC = the hash the current password matched) or "rehash" (PHC replaces OLD_PHC if still current). values[0] =
+ * 'ok' | 'invalid' | 'changed' | 'missing'. */
 int store_user_password(store_t *store, h2o_req_t *req, h2o_iovec_t id, const char *mode, h2o_iovec_t arg,
                         h2o_iovec_t phc, h2o_iovec_t old_phc, uint64_t now_ms, store_values_cb cb, void *data);
 /** Runs lua/session_create.lua. values[0] = 'ok' | 'missing'. */
@@ -329,6 +330,15 @@ int store_session_list(store_t *store, h2o_req_t *req, h2o_iovec_t id, store_val
  */
 int store_outbox_add(store_t *store, h2o_req_t *req, const char *envelope_from, const char *rcpt, h2o_iovec_t message,
                      store_values_cb cb, void *data);
+
+/**
+ * Reads up to LIMIT dead letters, newest first, older than BEFORE (an entry id; "" = from the newest): values[0] is
+ * XREVRANGE's reply, an array of [id, [field, value, ...]] with the fields of OUTBOX_DEAD.
+ */
+int store_outbox_dead_list(store_t *store, h2o_req_t *req, h2o_iovec_t before, uint32_t limit, store_values_cb cb,
+                           void *data);
+/** Runs lua/outbox_revive.lua: values[0] is the new outbox entry id, or "" when ID is no dead letter. */
+int store_outbox_revive(store_t *store, h2o_req_t *req, h2o_iovec_t id, store_values_cb cb, void *data);
 
 /* --- synchronous access for the mailer thread (store_sync.c) ---
  * A blocking hiredis connection of its own, separate from the workers' async ones, because the mailer thread has

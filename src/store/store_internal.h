@@ -57,6 +57,7 @@ typedef enum {
     X(outbox_promote)                                                                                                  \
     X(outbox_retry)                                                                                                    \
     X(outbox_dead)                                                                                                     \
+    X(outbox_revive)                                                                                                   \
     X(user_register)                                                                                                   \
     X(user_verify)                                                                                                     \
     X(user_token)                                                                                                      \

@@ -424,3 +424,39 @@ int store_outbox_add(store_t *store, h2o_req_t *req, const char *envelope_from, 
     store_call_outbox_add(call, envelope_from, rcpt, message);
     return 0;
 }
+
+int store_outbox_dead_list(store_t *store, h2o_req_t *req, h2o_iovec_t before, uint32_t limit, store_values_cb cb,
+                           void *data)
+{
+    store_call_t *call = store_values_start(store, req, 1, cb, data);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    h2o_mem_pool_t *pool = &req->pool;
+    h2o_iovec_t key = store_key_build(pool, store_prefix(store), STORE_KEY_OUTBOX_DEAD, 0, NULL);
+    /* "(" makes the range exclusive, so a page starts after the last entry of the previous one. */
+    h2o_iovec_t end =
+        before.len != 0 ? h2o_concat(pool, h2o_iovec_init(H2O_STRLIT("(")), before) : h2o_iovec_init("+", 1);
+    h2o_iovec_t count = store_num(pool, limit);
+    const char *argv[] = {"XREVRANGE", key.base, end.base, "-", "COUNT", count.base};
+    size_t lens[] = {9, key.len, end.len, 1, 5, count.len};
+    store_call_command(call, 6, argv, lens);
+    return 0;
+}
+
+int store_outbox_revive(store_t *store, h2o_req_t *req, h2o_iovec_t id, store_values_cb cb, void *data)
+{
+    store_call_t *call = store_values_start(store, req, 1, cb, data);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    h2o_mem_pool_t *pool = &req->pool;
+    h2o_iovec_t dead = store_key_build(pool, store_prefix(store), STORE_KEY_OUTBOX_DEAD, 0, NULL),
+                out = store_key_build(pool, store_prefix(store), STORE_KEY_OUTBOX, 0, NULL);
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    h2o_iovec_t now = store_num(pool, (unsigned long long)tv.tv_sec * 1000 + (unsigned long long)tv.tv_usec / 1000),
+                maxlen = store_num(pool, STORE_OUTBOX_MAXLEN);
+    const char *argv[] = {dead.base, out.base, id.base, now.base, maxlen.base};
+    size_t lens[] = {dead.len, out.len, id.len, now.len, maxlen.len};
+    store_call_script(call, STORE_SCRIPT_outbox_revive, 2, 3, argv, lens);
+    return 0;
+}

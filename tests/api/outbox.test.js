@@ -56,7 +56,9 @@ function smtpExtra() {
   return `smtp:\n  url: "smtp://127.0.0.1:${sinkPort}"\n  retry_initial_s: 1\n  retry_max_age_s: 10\n`;
 }
 
-const startParley = (opts = {}) => H.startParley({ redisUrl: redis.url, prefix: PREFIX, extra: smtpExtra(), ...opts });
+const ADMIN = `outbox-admin-token-${process.pid}-0123456789`;
+const startParley = (opts = {}) => H.startParley({ redisUrl: redis.url, prefix: PREFIX, extra: smtpExtra(),
+  env: { PARLEY_ADMIN_TOKEN: ADMIN }, ...opts });
 
 let seq = 0;
 // Enqueues one mail to RCPT exactly as store_outbox_add does; returns its tag (Subject and Message-ID local part).
@@ -159,6 +161,49 @@ test('a 550 goes to the dead letters at once, with the reason, and is not retrie
   assert.equal(copiesOf(tag).length, 0);
 });
 
+test('the admin API lists dead letters (never their message) and puts one back into the outbox', async () => {
+  const auth = { authorization: `Bearer ${ADMIN}` };
+  const list = await H.h1(parley, 'GET', '/api/v1/admin/mail/dead', { headers: auth });
+  assert.equal(list.status, 200, list.text);
+  assert.equal(list.json.items.length, 1);
+  const [d] = list.json.items;
+  assert.equal(d.rcpt, 'dead@example.test');
+  assert.match(d.reason, /550/);
+  assert.match(d.subject, /^m\d+-\d+$/);
+  assert.equal(d.attempts, '1');
+  assert.equal(d.msg, undefined, 'the message (which may hold a reset link) is not shown');
+  assert.ok(!list.text.includes('Hello from'), 'no message text in the answer');
+  assert.equal(list.json.next, d.id);
+  const after = await H.h1(parley, 'GET', `/api/v1/admin/mail/dead?cursor=${encodeURIComponent(d.id)}`, { headers: auth });
+  assert.deepEqual(after.json, { items: [], next: null }, 'the page after the last entry is empty');
+
+  // Bad input, and no admin.
+  assert.equal((await H.h1(parley, 'GET', '/api/v1/admin/mail/dead')).status, 401);
+  assert.equal((await H.h1(parley, 'GET', '/api/v1/admin/mail/dead', { headers: { authorization: 'Bearer nope' } })).status, 401);
+  for (const q of ['cursor=abc', 'cursor=1-2-3', 'limit=0', 'limit=201', 'limit=x']) {
+    const r = await H.h1(parley, 'GET', `/api/v1/admin/mail/dead?${q}`, { headers: auth });
+    assert.equal(r.status, 422, `${q}: ${r.text}`);
+    assert.equal(r.json.error.code, 'invalid');
+  }
+  for (const id of ['1-0', 'nope', '12345678901234567890123-0']) {
+    const r = await H.h1(parley, 'POST', `/api/v1/admin/mail/dead/${id}/retry`, { headers: auth });
+    assert.equal(r.status, 404, `${id}: ${r.text}`);
+  }
+  assert.equal((await H.h1(parley, 'POST', `/api/v1/admin/mail/dead/${d.id}/retry`)).status, 401);
+
+  // Retry: out of the dead letters, through the mailer again (the sink still refuses it, so it dies again, anew).
+  const r = await H.h1(parley, 'POST', `/api/v1/admin/mail/dead/${d.id}/retry`, { headers: auth });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.ok, true);
+  await waitFor('dead again under a new id', async () => {
+    const all = await redis.cmd('XRANGE', DEAD, '-', '+');
+    return all.length === 1 && all[0][0] !== d.id;
+  });
+  assert.equal((await H.h1(parley, 'POST', `/api/v1/admin/mail/dead/${d.id}/retry`, { headers: auth })).status, 404,
+    'the old entry is gone');
+  assert.ok(await settled());
+});
+
 test('relay down for a while, then up: the mail arrives after a retry', async () => {
   await stopSink();
   const tag = await enqueue('later@example.test');
@@ -179,7 +224,7 @@ test('/metrics shows sent, failures, dead and the queue', async () => {
   const s = await H.metrics(parley);
   assert.ok(H.metricValue(s, 'parley_mail_sent_total') >= 102, 'sent');
   assert.ok(H.metricValue(s, 'parley_mail_failures_total') >= 2, 'failures');
-  assert.equal(H.metricValue(s, 'parley_mail_dead_total'), 1);
+  assert.equal(H.metricValue(s, 'parley_mail_dead_total'), 2, 'the 550 twice: first sent, then retried by the admin');
   // The gauges are refreshed when the mailer goes idle after work, so they are exact shortly after the queue drains.
   await waitFor('gauges', async () => {
     const g = await H.metrics(parley);
