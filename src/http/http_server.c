@@ -337,6 +337,9 @@ void http_server_destroy(http_server_t *srv)
         if (srv->ssl[l] != NULL)
             SSL_CTX_free(srv->ssl[l]);
     h2o_config_dispose(&srv->globalconf);
+    /* h2o_access_log_open_handle's own reference; the loggers released theirs with the config. */
+    if (srv->access_log != NULL)
+        h2o_mem_release_shared(srv->access_log);
     free(srv->fds);
     free(srv->workers);
     free(srv);
