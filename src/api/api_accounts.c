@@ -40,6 +40,9 @@
 #define MAX_SESSIONS 20 /* per account; the oldest end beyond it */
 #define FAIL_WINDOW_MS 3600000ULL
 #define USER_AGENT_MAX 200
+/* A password job that waited longer than this for a helper is answered 503 instead of hashed: under a flood the
+ * client gets a prompt "busy" rather than a reply so late that it (or h2o's HTTP/1 timeout) gave up. */
+#define HASH_WAIT_MAX_MS 5000
 /* An account never verified is removed this long after registration (or after verify_ttl_s if longer), so a name
  * or an address cannot be held for ever by someone who does not own the mailbox; until then "resend" works. */
 #define UNVERIFIED_LIFE_S (7 * 86400)
@@ -331,7 +334,8 @@ struct st_pwjob_t {
     core_argon2_params_t params;
     char phc[CORE_ARGON2_PHC_MAX];    /* in: the stored hash (VERIFY, CHANGE; "" = no account); out: the new one */
     char rehash[CORE_ARGON2_PHC_MAX]; /* VERIFY: a hash under today's cost when the stored one is weaker, else "" */
-    int result;                       /* 0, CORE_ERR_INVALID (policy: why), CORE_ERR_UNAUTHORIZED (no match) */
+    int result; /* 0, CORE_ERR_INVALID (policy: why), CORE_ERR_UNAUTHORIZED (no match), CORE_ERR_UNAVAILABLE (busy) */
+    uint64_t queued_ms;
     char why[CORE_PASSWORD_WHY_MAX];
     void *state; /* the handler's state in the request pool; read only in done, which runs only while it lives */
 };
@@ -370,6 +374,7 @@ static struct st_pwjob_t *pwjob_new(api_req_t *r, job_op_t op, const char *pw, s
     j->params = (core_argon2_params_t){
         .m_kib = cfg->accounts.argon2_memory_kib, .t = cfg->accounts.argon2_passes, .p = cfg->accounts.argon2_lanes};
     j->state = state;
+    j->queued_ms = now_ms();
     return j;
 }
 
@@ -405,6 +410,10 @@ static int hash_new(struct st_pwjob_t *j)
 static void pwjob_work(void *arg)
 {
     struct st_pwjob_t *j = arg;
+    if (now_ms() - j->queued_ms > HASH_WAIT_MAX_MS) {
+        j->result = CORE_ERR_UNAVAILABLE;
+        return;
+    }
     switch (j->op) {
     case JOB_HASH:
         j->phc[0] = '\0';
@@ -431,13 +440,27 @@ static void pwjob_work(void *arg)
     }
 }
 
+static void reply_busy(api_req_t *r)
+{
+    h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("2"));
+    api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, "The server is busy checking passwords; try again in a moment.");
+}
+
+/* True (and answers 503) when the job was dropped because it waited too long for a helper. */
+static bool busy_replied(api_req_t *r, const struct st_pwjob_t *j)
+{
+    if (j->result != CORE_ERR_UNAVAILABLE)
+        return false;
+    reply_busy(r);
+    return true;
+}
+
 static bool submit_or_reply(api_req_t *r, struct st_pwjob_t *j, api_work_done_fn done)
 {
     if (api_work_submit(r, pwjob_work, done, j, pwjob_free) == 0)
         return true;
     pwjob_free(j);
-    h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("2"));
-    api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, "The server is busy checking passwords; try again in a moment.");
+    reply_busy(r);
     return false;
 }
 
@@ -508,6 +531,8 @@ static void on_register_hashed(api_req_t *r, void *arg)
 {
     struct st_pwjob_t *j = arg;
     struct st_register_t *g = j->state;
+    if (busy_replied(r, j))
+        return;
     if (j->result == CORE_ERR_INVALID) {
         api_reply_error(r, CORE_ERR_INVALID, "password", j->why);
         return;
@@ -770,6 +795,8 @@ static void on_login_checked(api_req_t *r, void *arg)
 {
     struct st_pwjob_t *j = arg;
     struct st_login_t *g = j->state;
+    if (busy_replied(r, j))
+        return;
     const core_config_t *cfg = r->env->cfg;
     if (j->result != 0 || g->id.len == 0) {
         core_log_info("accounts: failed login");
@@ -1143,6 +1170,8 @@ static void on_pw_hashed(api_req_t *r, void *arg)
 {
     struct st_pwjob_t *j = arg;
     struct st_pwset_t *p = j->state;
+    if (busy_replied(r, j))
+        return;
     if (j->result == CORE_ERR_UNAUTHORIZED) {
         api_reply_error(r, CORE_ERR_INVALID, "current", "Your current password is not right.");
         return;

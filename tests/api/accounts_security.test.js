@@ -529,6 +529,32 @@ describe('accounts security: default argon2 cost, one hash thread, one loop', ()
     }
     t.diagnostic(`login answers: ${JSON.stringify(byStatus)}`);
   });
+
+  it('more logins than the hash thread can take within 5 s: the excess gets a prompt 503 with Retry-After, none hangs', async (t) => {
+    // About 50 ms per hash on one thread: 400 at once need ~20 s. A job that waited 5 s for the helper is answered
+    // 503 instead of hashed, so every answer comes within about 6 s and nothing is left for a client timeout.
+    const tag = uniqName('flood');
+    const t0 = Date.now();
+    const results = await Promise.all(Array.from({ length: 400 }, (_, i) => {
+      const s0 = Date.now();
+      return a.login(`${tag}n${i}`, 'Some-Wrong-Password-1').then((r) => ({ r, ms: Date.now() - s0 }));
+    }));
+    const byStatus = {};
+    for (const { r } of results) {
+      byStatus[r.status] = (byStatus[r.status] || 0) + 1;
+      if (r.status === 503) {
+        assertErr(r, 503, 'unavailable', undefined, 'a login that waited too long');
+        assert.match(String(r.headers['retry-after']), /^\d+$/, 'Retry-After on the 503');
+      } else {
+        assertErr(r, 401, 'invalid_credentials', undefined, 'a login that was hashed');
+      }
+    }
+    const slowest = Math.max(...results.map((x) => x.ms));
+    t.diagnostic(`400 logins in ${Date.now() - t0} ms: ${JSON.stringify(byStatus)}; slowest answer ${slowest} ms`);
+    assert.ok(byStatus[503] > 0, 'some logins were turned away (else the flood was too small to show anything)');
+    assert.ok(byStatus[401] > 0, 'some logins were hashed');
+    assert.ok(slowest < 15000, `every login answered within 15 s (slowest ${slowest} ms)`);
+  });
 });
 
 describe('accounts security: registrations per IP (register_per_hour 2)', () => {
