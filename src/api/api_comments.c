@@ -817,7 +817,7 @@ static void create_go(api_req_t *r, const api_user_t *user)
     }
     if (sanitized_or_reply(r, &c->body, &c->body_len, &c->html) != 0)
         return;
-    c->links = core_html_count_links(c->html.base, c->html.len);
+    c->links = core_html_count_sanitized_links(c->html.base, c->html.len);
     c->spam = (hp != NULL && hp_len != 0) || !form_token_ok(r, form_token, form_len, c->thread.ref.canonical);
     c->created = now_ms();
     c->visitor = api_visitor_hash(r);
@@ -1106,8 +1106,8 @@ void api_comments_edit(api_req_t *r)
     t->body = h2o_strdup(&r->req->pool, body, len);
     /* Moderation rules again: an edit that adds a second link waits under the "links" policy; "all" always waits. */
     const char *status = "approved";
-    if (r->site->moderation == CORE_MODERATION_ALL ||
-        (r->site->moderation == CORE_MODERATION_LINKS && core_html_count_links(t->html.base, t->html.len) >= 2))
+    if (r->site->moderation == CORE_MODERATION_ALL || (r->site->moderation == CORE_MODERATION_LINKS &&
+                                                       core_html_count_sanitized_links(t->html.base, t->html.len) >= 2))
         status = "pending";
     author_update(r, t, STORE_UPDATE_EDIT, status);
 }

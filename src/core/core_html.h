@@ -57,6 +57,14 @@ char *core_html_sanitize(const char *in, size_t len, size_t *out_len);
 size_t core_html_count_links(const char *html, size_t len);
 
 /**
+ * The same count for the output of core_html_sanitize only, without parsing: the sanitiser writes every link as
+ * `<a href="` (href is always the first attribute, and text or attribute values can never hold that sequence, since
+ * `<` in text and `"` in values are escaped), so counting that sequence is exact -- the fuzz target checks it against
+ * core_html_count_links on every input. Cheap enough for each comment write.
+ */
+size_t core_html_count_sanitized_links(const char *html, size_t len);
+
+/**
  * Escapes text for HTML or XML text and attribute contexts (& < > " ' as &amp; &lt; &gt; &quot; &#39;), writing at
  * most CAP-1 bytes and a NUL (nothing if CAP is 0); returns the full escaped length (like snprintf), so a caller can
  * size a buffer first with CAP 0. A truncated result ends before the first unit (byte or entity) that did not fit,

@@ -1,4 +1,5 @@
-/* libFuzzer target for core_html_sanitize, core_html_count_links and core_html_escape.
+/* libFuzzer target for core_html_sanitize, core_html_count_links, core_html_count_sanitized_links and
+ * core_html_escape.
  *
  * Besides "no crash, no sanitizer report", every input is sanitised and the output is re-parsed with gumbo the way
  * a browser parses innerHTML (a fragment in a <div>). The result must hold only whitelisted elements (HTML
@@ -81,7 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (out == NULL || strlen(out) != out_len)
         abort();
     size_t links = checked(out, out_len);
-    if (links != count_substr(out, "<a href=\"") || core_html_count_links(out, out_len) != links)
+    if (links != count_substr(out, "<a href=\"") || core_html_count_links(out, out_len) != links ||
+        core_html_count_sanitized_links(out, out_len) != links)
         abort();
 
     char *again = core_html_sanitize(out, out_len, &again_len);

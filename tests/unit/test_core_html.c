@@ -817,6 +817,8 @@ static void test_count_links(void **state)
         char *out = core_html_sanitize(cases[i].in, strlen(cases[i].in), &n);
         if (core_html_count_links(out, n) != cases[i].want)
             fail_msg("%s: want %zu links in %s", cases[i].in, cases[i].want, out);
+        if (core_html_count_sanitized_links(out, n) != cases[i].want)
+            fail_msg("%s: want %zu links (without parsing) in %s", cases[i].in, cases[i].want, out);
         free(out);
     }
     /* Raw HTML is counted as a browser would see it. */
