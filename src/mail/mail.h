@@ -74,7 +74,8 @@ int mail_message_addr_spec(const char *mailbox, char *out, size_t outlen);
 /** Where and how to send. All strings are borrowed for the duration of mail_smtp_send. */
 typedef struct st_mail_smtp_conf_t {
     const char *url;           /**< "smtp://host[:port][/ehlo-name]" (STARTTLS when offered, or required, see below) or
-                                    "smtps://host[:port]" (implicit TLS); no credentials in it */
+                                    "smtps://host[:port]" (implicit TLS); no credentials in it. "file:DIR" (development):
+                                    each mail is written to DIR/<ms>-<random>.eml instead of being sent */
     const char *username;      /**< resolved from the env var named by smtp.username_env; NULL = no AUTH */
     const char *password;      /**< resolved from smtp.password_env; the caller wipes it after use */
     bool require_tls;          /**< true: fail (temporarily) unless STARTTLS succeeds; false: STARTTLS when offered.

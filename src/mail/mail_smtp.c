@@ -10,10 +10,16 @@
  * this message (refused connections, timeouts, TLS and AUTH trouble) is the relay's or the operator's problem
  * and will pass, so it is transient too.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <curl/curl.h>
+#include <openssl/rand.h>
 #include "core/core_error.h"
 #include "mail/mail.h"
 
@@ -85,6 +91,49 @@ static bool is_permanent(CURLcode rc, long smtp_code)
     return rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR;
 }
 
+/* smtp.url "file:DIR": the development drop. Each mail becomes DIR/<ms>-<random>.eml (mode 0600, written under a
+ * temporary name and renamed, so a reader never sees half a file), with X-Envelope-To naming the recipient. */
+static int file_send(const char *dir, const char *rcpt, const char *message, size_t len, mail_smtp_result_t *result,
+                     char *errbuf, size_t errlen)
+{
+    char tmp[4096], final[4096];
+    unsigned char rnd[6];
+    struct timeval tv;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(errbuf, errlen, "cannot create the mail drop %s: %s", dir, strerror(errno));
+        return CORE_ERR_UNAVAILABLE;
+    }
+    gettimeofday(&tv, NULL);
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        abort();
+    unsigned long long ms = (unsigned long long)tv.tv_sec * 1000 + (unsigned long long)tv.tv_usec / 1000;
+    int n = snprintf(final, sizeof(final), "%s/%013llu-%02x%02x%02x%02x%02x%02x.eml", dir, ms, rnd[0], rnd[1], rnd[2],
+                     rnd[3], rnd[4], rnd[5]);
+    if (n < 0 || (size_t)n >= sizeof(final) || snprintf(tmp, sizeof(tmp), "%s.tmp", final) >= (int)sizeof(tmp)) {
+        result->permanent = true;
+        snprintf(errbuf, errlen, "mail drop path too long");
+        return CORE_ERR_INVALID;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(errbuf, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        return CORE_ERR_UNAVAILABLE;
+    }
+    FILE *f = fdopen(fd, "w");
+    if (f == NULL)
+        abort();
+    bool ok = fprintf(f, "X-Envelope-To: <%s>\r\n", rcpt) > 0 && fwrite(message, 1, len, f) == len;
+    ok = fflush(f) == 0 && fsync(fd) == 0 && ok;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, final) != 0) {
+        snprintf(errbuf, errlen, "cannot write %s: %s", final, strerror(errno));
+        unlink(tmp);
+        return CORE_ERR_UNAVAILABLE;
+    }
+    result->smtp_code = 250;
+    return 0;
+}
+
 int mail_smtp_send(const mail_smtp_conf_t *conf, const char *envelope_from, const char *rcpt, const char *message,
                    size_t len, mail_smtp_result_t *result, char *errbuf, size_t errlen)
 {
@@ -109,6 +158,8 @@ int mail_smtp_send(const mail_smtp_conf_t *conf, const char *envelope_from, cons
         return CORE_ERR_INVALID;
     }
 
+    if (strncmp(conf->url, "file:", 5) == 0)
+        return file_send(conf->url + 5, rcpt, message, len, result, errbuf, errlen);
     if ((curl = curl_easy_init()) == NULL)
         abort(); /* only fails when out of memory */
     if ((rcpts = curl_slist_append(NULL, rcpt)) == NULL)

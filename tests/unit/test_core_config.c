@@ -658,10 +658,15 @@ static void test_tls_pair(void **state)
 static void test_smtp(void **state)
 {
     EXPECT_ERROR("smtp:\n  username_env: U\n", "t.yaml:1: smtp: username_env and password_env must be set together");
-    EXPECT_ERROR("smtp:\n  url: http://mail.test\n", "t.yaml:2: smtp.url: must start with smtp:// or smtps://");
+    EXPECT_ERROR("smtp:\n  url: http://mail.test\n",
+                 "t.yaml:2: smtp.url: must start with smtp://, smtps:// or (for development) file:");
+    EXPECT_ERROR("smtp:\n  url: \"file:\"\n", "t.yaml:2: smtp.url: file: needs a directory");
     EXPECT_ERROR("smtp:\n  url: smtp://u:p@mail.test\n", "t.yaml:2: smtp.url: must not contain credentials");
     EXPECT_ERROR("smtp:\n  url: smtp://mail.test/x\n", "t.yaml:2: smtp.url: must be smtp://host[:port]");
-    core_config_t *cfg = LOAD_OK("smtp:\n  url: smtp://127.0.0.1:2525/\n");
+    core_config_t *cfg = LOAD_OK("smtp:\n  url: \"file:data/mail/\"\n");
+    assert_string_equal(cfg->smtp.url, "file:data/mail");
+    core_config_free(cfg);
+    cfg = LOAD_OK("smtp:\n  url: smtp://127.0.0.1:2525/\n");
     assert_string_equal(cfg->smtp.url, "smtp://127.0.0.1:2525");
     core_config_free(cfg);
 }
@@ -801,7 +806,11 @@ static void test_sample_config(void **state)
     }
     if (core_config_load(path, &cfg, err, sizeof(err)) != 0)
         fail_msg("%s", err);
-    check_all_defaults(cfg); /* the sample spells out the defaults */
+    /* The sample spells out the defaults, except the quick start's mail drop (smtp.url, default off). */
+    assert_string_equal(cfg->smtp.url, "file:data/mail");
+    free(cfg->smtp.url);
+    cfg->smtp.url = NULL;
+    check_all_defaults(cfg);
     core_config_free(cfg);
 }
 
@@ -847,7 +856,7 @@ static void test_env_scalar_errors(void **state)
     EXPECT_ERROR("", "t.yaml: PARLEY_REDIS_URL: must be \"embedded\", redis://host:port[/db]");
     unsetenv("PARLEY_REDIS_URL");
     setenv("PARLEY_SMTP_URL", "mail.test", 1);
-    EXPECT_ERROR("", "t.yaml: PARLEY_SMTP_URL: must start with smtp:// or smtps://");
+    EXPECT_ERROR("", "t.yaml: PARLEY_SMTP_URL: must start with smtp://, smtps:// or (for development) file:");
     unsetenv("PARLEY_SMTP_URL");
     setenv("PARLEY_PUBLIC_URL", "c.example", 1);
     EXPECT_ERROR("", "t.yaml: PARLEY_PUBLIC_URL: must start with http:// or https://");
