@@ -175,6 +175,23 @@ bool api_origin_is_allowed(const core_config_t *cfg, const core_config_site_t *s
     return false;
 }
 
+/* Parley's own pages (the comment iframe, the account pages) write from Parley's origin, which need not be one of
+ * the site's: the origin of public_url, or any origin the browser itself calls same-origin (Sec-Fetch-Site, which
+ * pages cannot set), e.g. when the server is reached under a second name. */
+static bool is_own_origin(api_req_t *r)
+{
+    const char *pub = r->env->cfg->public_url, *host = strstr(pub, "://");
+    if (host != NULL) {
+        const char *slash = strchr(host + 3, '/');
+        size_t n = slash != NULL ? (size_t)(slash - pub) : strlen(pub);
+        if (h2o_lcstris(r->origin.base, r->origin.len, pub, n))
+            return true;
+    }
+    ssize_t i = h2o_find_header_by_str(&r->req->headers, H2O_STRLIT("sec-fetch-site"), -1);
+    return i >= 0 && h2o_memis(r->req->headers.entries[i].value.base, r->req->headers.entries[i].value.len,
+                               H2O_STRLIT("same-origin"));
+}
+
 const core_config_site_t *api_site_or_reply(api_req_t *r, const char *id, size_t len)
 {
     if (id == NULL || len == 0) {
@@ -193,7 +210,7 @@ const core_config_site_t *api_site_or_reply(api_req_t *r, const char *id, size_t
     /* Set before replying, so the error's CORS headers are judged against this site's origins too (with no site,
      * api_reply_cors would echo an origin of any site). */
     r->site = site;
-    if (!safe && r->origin.base != NULL && !api_origin_is_allowed(r->env->cfg, site, r->origin)) {
+    if (!safe && r->origin.base != NULL && !api_origin_is_allowed(r->env->cfg, site, r->origin) && !is_own_origin(r)) {
         api_reply_error(r, CORE_ERR_ORIGIN_NOT_ALLOWED, NULL, NULL);
         return NULL;
     }

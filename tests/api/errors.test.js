@@ -13,6 +13,7 @@ const GOOD = { site: 'blog', url: 'https://blog.example/post', network: 'x' };
 
 let redis;
 let parley;
+const parleyOrigin = () => parley.base; // public_url is http://127.0.0.1:<port>
 
 before(async () => {
   redis = await h.startRedis();
@@ -190,6 +191,20 @@ for (const [name, send] of transports) {
       body: { site: 'other', url: 'https://other.example/a', network: 'x' }, headers: { origin: 'https://other.example' },
     });
     assert.equal(r.status, 200, r.text);
+    // Parley's own origin (public_url's) writes for every site: its comment iframe and account pages live there.
+    const own = await send('POST', '/api/v1/shares', { body: { ...GOOD, network: 'reddit' }, headers: { origin: parleyOrigin() } });
+    assert.equal(own.status, 200, `from ${parleyOrigin()}: ${own.text}`);
+    // So does any origin the browser itself marks same-origin (a second name of this server).
+    const same = await send('POST', '/api/v1/shares', {
+      body: { ...GOOD, network: 'telegram' }, headers: { origin: 'http://parley.internal:8080', 'sec-fetch-site': 'same-origin' },
+    });
+    assert.equal(same.status, 200, same.text);
+    for (const fetchSite of ['cross-site', 'same-site', 'none']) {
+      const x = await send('POST', '/api/v1/shares', {
+        body: GOOD, headers: { origin: 'https://evil.example', 'sec-fetch-site': fetchSite },
+      });
+      assertError(x, 403, 'origin_not_allowed', undefined, `evil with Sec-Fetch-Site: ${fetchSite}`);
+    }
   });
 }
 
