@@ -285,5 +285,7 @@ void api_accounts_session_delete(api_req_t *r);
 void api_accounts_password_change(api_req_t *r);
 void api_accounts_forgot(api_req_t *r);
 void api_accounts_password_reset(api_req_t *r);
+void api_accounts_export(api_req_t *r);
+void api_accounts_delete(api_req_t *r);
 
 #endif

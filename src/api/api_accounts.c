@@ -1263,3 +1263,214 @@ void api_accounts_password_reset(api_req_t *r)
     if (store_user_read(r->env->store, r->req, p->id, h2o_iovec_init(H2O_STRLIT("-")), on_pw_user, p) != 0)
         api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
 }
+
+/* ---- privacy: export everything of an account, delete an account ---- */
+
+/* One stored comment, as its author may see it: the text as written and as shown, never internal hashes. */
+static json_t *own_comment_json(h2o_iovec_t entry, h2o_iovec_t json, h2o_iovec_t url)
+{
+    json_t *c = json_loadb(json.base, json.len, 0, NULL);
+    if (c == NULL)
+        return NULL;
+    const char *colon = memchr(entry.base, ':', entry.len);
+    json_t *out = json_pack("{s:s%,s:s%}", "site", entry.base, colon != NULL ? (size_t)(colon - entry.base) : entry.len,
+                            "url", url.base, url.len);
+    static const char *const keep[] = {"id",    "parent",  "created_iso", "edited_iso", "status", "author",
+                                       "email", "website", "body",        "html",       "likes",  "dislikes"};
+    for (size_t i = 0; out != NULL && i < sizeof(keep) / sizeof(keep[0]); ++i) {
+        json_t *v = json_object_get(c, keep[i]);
+        if (v != NULL)
+            json_object_set(out,
+                            strcmp(keep[i], "created_iso") == 0  ? "created"
+                            : strcmp(keep[i], "edited_iso") == 0 ? "edited"
+                                                                 : keep[i],
+                            v);
+    }
+    json_decref(c);
+    return out;
+}
+
+struct st_export_t {
+    api_req_t *r;
+    api_user_t user;
+};
+
+static void on_export_comments(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+{
+    struct st_export_t *x = data;
+    api_req_t *r = x->r;
+    if (err != 0) {
+        api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i + 2 < n; i += 3) {
+        if (v[i + 1].type != STORE_STR)
+            continue; /* the comment is gone */
+        json_t *c = own_comment_json(str_of(&v[i]), v[i + 1].str, str_of(&v[i + 2]));
+        if (c != NULL)
+            json_array_append_new(list, c);
+    }
+    h2o_iovec_t now = iso_time(&r->req->pool, now_ms());
+    api_reply_json(r, 200,
+                   json_pack("{s:s%,s:o,s:o}", "exported", now.base, now.len, "user",
+                             user_json(r, x->user.id, x->user.name, x->user.email, x->user.created_ms), "comments",
+                             list));
+}
+
+static void export_go(api_req_t *r, const api_user_t *u)
+{
+    struct st_export_t *x = h2o_mem_alloc_pool(&r->req->pool, sizeof(*x));
+    x->r = r;
+    x->user = *u;
+    if (store_user_comments(r->env->store, r->req, u->id, on_export_comments, x) != 0)
+        api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
+}
+
+void api_accounts_export(api_req_t *r)
+{
+    with_user(r, export_go);
+}
+
+struct st_delete_t {
+    api_req_t *r;
+    api_user_t user;
+    bool keep;      /* keep the comments as "Deleted user" rather than delete them */
+    const char *pw; /* borrowed from r->body */
+    size_t pw_len;
+    size_t outstanding; /* comment updates not yet answered */
+    size_t comments;    /* comments handled */
+    bool failed;
+};
+
+static void on_account_deleted(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+{
+    struct st_delete_t *d = data;
+    if (err != 0) {
+        api_reply_error(d->r, CORE_ERR_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    core_log_info("accounts: account %.*s deleted by its owner", (int)d->user.id.len, d->user.id.base);
+    api_reply_json(d->r, 200,
+                   json_pack("{s:b,s:I,s:s}", "deleted", 1, "comments", (json_int_t)d->comments, "kept",
+                             d->keep ? "anonymised" : "deleted"));
+}
+
+static void delete_account(struct st_delete_t *d)
+{
+    api_req_t *r = d->r;
+    if (d->failed) {
+        /* Some comments could not be handled: keep the account, so the owner can try again. */
+        api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    h2o_iovec_t name_lc = lower_dup(&r->req->pool, d->user.name.base, d->user.name.len),
+                email_lc = lower_dup(&r->req->pool, d->user.email.base, d->user.email.len);
+    if (store_user_delete(r->env->store, r->req, d->user.id, name_lc, email_lc, on_account_deleted, d) != 0)
+        api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
+}
+
+static void on_comment_handled(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+{
+    struct st_delete_t *d = data;
+    if (err != 0)
+        d->failed = true;
+    if (--d->outstanding == 0)
+        delete_account(d);
+}
+
+static void on_delete_comments(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+{
+    struct st_delete_t *d = data;
+    api_req_t *r = d->r;
+    if (err != 0) {
+        api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    d->outstanding = 1; /* held until every update is sent, so none can finish the job early */
+    for (size_t i = 0; i + 2 < n; i += 3) {
+        if (v[i + 1].type != STORE_STR)
+            continue;
+        h2o_iovec_t e = v[i].str;
+        const char *c1 = memchr(e.base, ':', e.len);
+        const char *c2 = c1 != NULL ? memchr(c1 + 1, ':', (size_t)(e.base + e.len - c1 - 1)) : NULL;
+        if (c2 == NULL)
+            continue;
+        store_share_ref_t t = {h2o_iovec_init(e.base, (size_t)(c1 - e.base)),
+                               h2o_iovec_init(c1 + 1, (size_t)(c2 - c1 - 1)), str_of(&v[i + 2])};
+        uint64_t cid = store_parse_u64(c2 + 1, (size_t)(e.base + e.len - c2 - 1));
+        store_share_ref_t *tp = h2o_mem_alloc_pool(&r->req->pool, sizeof(*tp));
+        *tp = t;
+        if (store_comment_update(r->env->store, r->req, tp, cid, d->keep ? STORE_UPDATE_ANONYMIZE : STORE_UPDATE_DELETE,
+                                 h2o_iovec_init(NULL, 0), 0, h2o_iovec_init(NULL, 0), h2o_iovec_init(NULL, 0), NULL,
+                                 on_comment_handled, d) == 0) {
+            ++d->outstanding;
+            ++d->comments;
+        } else {
+            d->failed = true;
+        }
+    }
+    if (--d->outstanding == 0)
+        delete_account(d);
+}
+
+static void on_delete_checked(api_req_t *r, void *arg)
+{
+    struct st_pwjob_t *j = arg;
+    struct st_delete_t *d = j->state;
+    if (busy_replied(r, j))
+        return;
+    if (j->result != 0) {
+        api_reply_error(r, CORE_ERR_INVALID, "password", "Your password is not right.");
+        return;
+    }
+    if (store_user_comments(r->env->store, r->req, d->user.id, on_delete_comments, d) != 0)
+        api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
+}
+
+static void on_delete_user(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+{
+    struct st_delete_t *d = data;
+    api_req_t *r = d->r;
+    if (err != 0 || n < 1 || v[0].type != STORE_ARR || v[0].num_items < 5 || v[0].items[2].type != STORE_STR ||
+        v[0].items[2].str.len >= CORE_ARGON2_PHC_MAX) {
+        api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    /* Deleting an account asks for its password again: a session alone (a borrowed device) is not enough. */
+    struct st_pwjob_t *j = pwjob_new(r, JOB_VERIFY, d->pw, d->pw_len, d);
+    memcpy(j->phc, v[0].items[2].str.base, v[0].items[2].str.len);
+    j->phc[v[0].items[2].str.len] = '\0';
+    submit_or_reply(r, j, on_delete_checked);
+}
+
+static void delete_go(api_req_t *r, const api_user_t *u)
+{
+    struct st_delete_t *d = h2o_mem_alloc_pool(&r->req->pool, sizeof(*d));
+    memset(d, 0, sizeof(*d));
+    d->r = r;
+    d->user = *u;
+    const char *mode = NULL;
+    size_t mode_len = 0;
+    core_json_err_t jerr;
+    core_json_get_string(r->body, "password", true, 0, &d->pw, &d->pw_len, &jerr);
+    core_json_get_string(r->body, "comments", true, 0, &mode, &mode_len, &jerr);
+    d->keep = h2o_memis(mode, mode_len, H2O_STRLIT("keep"));
+    if (store_user_read(r->env->store, r->req, u->id, h2o_iovec_init(H2O_STRLIT("-")), on_delete_user, d) != 0)
+        api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
+}
+
+void api_accounts_delete(api_req_t *r)
+{
+    static const char *const keys[] = {"password", "comments", NULL};
+    const char *v[2];
+    size_t l[2];
+    if (strings_or_reply(r, keys, v, l) != 0)
+        return;
+    if (!h2o_memis(v[1], l[1], H2O_STRLIT("keep")) && !h2o_memis(v[1], l[1], H2O_STRLIT("delete"))) {
+        api_reply_error(r, CORE_ERR_INVALID, "comments",
+                        "Say what becomes of your comments: \"keep\" (shown as by a deleted user) or \"delete\".");
+        return;
+    }
+    with_user(r, delete_go);
+}

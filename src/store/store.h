@@ -145,11 +145,12 @@ typedef void (*store_create_cb)(h2o_req_t *req, int err, store_create_result_t r
                                 void *data);
 /**
  * Stores comment ID (JSON, already complete) in THREAD with STATUS and indexes it (one Lua script), then adds it
- * to the site's moderation queue for STATUS (a second, pipelined command: the queue lives in the site's slot).
+ * to the site's moderation queue for STATUS (a second, pipelined command: the queue lives in the site's slot) and,
+ * when USER (an account id) is not empty, to that account's USER_COMMENTS (a third).
  */
 int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id, uint64_t parent,
                          const char *status, h2o_iovec_t json, h2o_iovec_t dupe_hash, h2o_iovec_t title,
-                         uint64_t created_ms, store_create_cb cb, void *data);
+                         uint64_t created_ms, h2o_iovec_t user, store_create_cb cb, void *data);
 
 /** One page of a thread (see lua/comments_page.lua). All strings are pool copies. */
 typedef struct st_store_page_t {
@@ -199,7 +200,8 @@ typedef enum {
     STORE_UPDATE_SPAM,
     STORE_UPDATE_PENDING,
     STORE_UPDATE_DELETE,
-    STORE_UPDATE_EDIT
+    STORE_UPDATE_EDIT,
+    STORE_UPDATE_ANONYMIZE /**< the author's account is gone: drop name, address, website and account link */
 } store_update_action_t;
 
 /**
@@ -313,6 +315,17 @@ int store_session_end(store_t *store, h2o_req_t *req, h2o_iovec_t id, const char
                       store_values_cb cb, void *data);
 /** values[0] = HGETALL of the account's sessions (field, "created|seen|agent", ...). */
 int store_session_list(store_t *store, h2o_req_t *req, h2o_iovec_t id, store_values_cb cb, void *data);
+
+/**
+ * The comments of account ID (at most 10,000), in two round trips: values = for each entry i, values[3i] = the entry
+ * "site:url-hash:id", values[3i+1] = the comment's stored JSON (NIL when it is gone), values[3i+2] = its thread's
+ * URL.
+ */
+int store_user_comments(store_t *store, h2o_req_t *req, h2o_iovec_t id, store_values_cb cb, void *data);
+/** Runs lua/user_delete.lua: removes account ID (NAME_LC and EMAIL_LC are its index entries) with its sessions,
+ * failed logins and comment list. values[0] = 1 when it existed. */
+int store_user_delete(store_t *store, h2o_req_t *req, h2o_iovec_t id, h2o_iovec_t name_lc, h2o_iovec_t email_lc,
+                      store_values_cb cb, void *data);
 
 /* --- the mail outbox (keys OUTBOX, OUTBOX_DELAY, OUTBOX_DEAD in store_keys.def) --- */
 

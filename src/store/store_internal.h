@@ -62,6 +62,7 @@ typedef enum {
     X(user_verify)                                                                                                     \
     X(user_token)                                                                                                      \
     X(user_password)                                                                                                   \
+    X(user_delete)                                                                                                     \
     X(login_fail)                                                                                                      \
     X(session_create)                                                                                                  \
     X(session_touch)                                                                                                   \

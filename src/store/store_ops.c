@@ -100,7 +100,7 @@ int store_comment_update(store_t *store, h2o_req_t *req, const store_share_ref_t
                          store_update_action_t action, h2o_iovec_t edit_hash, uint64_t window_start_ms,
                          h2o_iovec_t html, h2o_iovec_t body, const char *new_status, store_values_cb cb, void *data)
 {
-    static const char *const names[] = {"approve", "spam", "pending", "delete", "edit"};
+    static const char *const names[] = {"approve", "spam", "pending", "delete", "edit", "anonymize"};
     store_call_t *call = store_values_start(store, req, 1, cb, data);
     if (call == NULL)
         return CORE_ERR_UNAVAILABLE;

@@ -248,3 +248,89 @@ int store_session_list(store_t *store, h2o_req_t *req, h2o_iovec_t id, store_val
     store_call_command(call, 2, argv, lens);
     return 0;
 }
+
+/* --- an account's comments: two round trips, the second built from the first's answer --- */
+
+#define USER_COMMENTS_MAX 10000
+
+struct st_user_comments_t {
+    store_t *store;
+    store_values_cb cb;
+    void *data;
+};
+
+static void on_user_entries(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+{
+    struct st_user_comments_t *u = data;
+    if (err != 0 || n < 1 || v[0].type != STORE_ARR) {
+        u->cb(req, err != 0 ? err : CORE_ERR_UNAVAILABLE, NULL, 0, u->data);
+        return;
+    }
+    size_t entries = v[0].num_items < USER_COMMENTS_MAX ? v[0].num_items : USER_COMMENTS_MAX;
+    store_call_t *call = store_values_start(u->store, req, entries * 3 + 1, u->cb, u->data);
+    if (call == NULL) {
+        u->cb(req, CORE_ERR_UNAVAILABLE, NULL, 0, u->data);
+        return;
+    }
+    h2o_mem_pool_t *pool = &req->pool;
+    for (size_t i = 0; i < entries; ++i) {
+        h2o_iovec_t e = v[0].items[i].str;
+        /* "site:url-hash:id"; a malformed entry reads as a comment that is gone */
+        const char *c1 = memchr(e.base, ':', e.len),
+                   *c2 = c1 != NULL ? memchr(c1 + 1, ':', (size_t)(e.base + e.len - c1 - 1)) : NULL;
+        h2o_iovec_t parts[] = {c1 != NULL ? h2o_iovec_init(e.base, (size_t)(c1 - e.base)) : h2o_iovec_init("-", 1),
+                               c2 != NULL ? h2o_iovec_init(c1 + 1, (size_t)(c2 - c1 - 1)) : h2o_iovec_init("-", 1)};
+        h2o_iovec_t id =
+            c2 != NULL ? h2o_strdup(pool, c2 + 1, (size_t)(e.base + e.len - c2 - 1)) : h2o_iovec_init("0", 1);
+        h2o_iovec_t cm = store_key_build(pool, store_prefix(u->store), STORE_KEY_COMMENTS, 2, parts),
+                    th = store_key_build(pool, store_prefix(u->store), STORE_KEY_THREAD, 2, parts);
+        const char *a1[] = {"ECHO", e.base};
+        size_t l1[] = {4, e.len};
+        store_call_command(call, 2, a1, l1);
+        const char *a2[] = {"HGET", cm.base, id.base};
+        size_t l2[] = {4, cm.len, id.len};
+        store_call_command(call, 3, a2, l2);
+        const char *a3[] = {"HGET", th.base, "url"};
+        size_t l3[] = {4, th.len, 3};
+        store_call_command(call, 3, a3, l3);
+    }
+    if (entries == 0) {
+        const char *a[] = {"PING"};
+        size_t l[] = {4};
+        store_call_command(call, 1, a, l); /* a call needs one command; its PONG is not an entry */
+    }
+}
+
+int store_user_comments(store_t *store, h2o_req_t *req, h2o_iovec_t id, store_values_cb cb, void *data)
+{
+    struct st_user_comments_t *u = h2o_mem_alloc_pool(&req->pool, sizeof(*u));
+    *u = (struct st_user_comments_t){store, cb, data};
+    store_call_t *call = store_values_start(store, req, 1, on_user_entries, u);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    h2o_iovec_t k = key1(store, &req->pool, STORE_KEY_USER_COMMENTS, id);
+    const char *argv[] = {"SMEMBERS", k.base};
+    size_t lens[] = {8, k.len};
+    store_call_command(call, 2, argv, lens);
+    return 0;
+}
+
+int store_user_delete(store_t *store, h2o_req_t *req, h2o_iovec_t id, h2o_iovec_t name_lc, h2o_iovec_t email_lc,
+                      store_values_cb cb, void *data)
+{
+    store_call_t *call = store_values_start(store, req, 1, cb, data);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    h2o_mem_pool_t *pool = &req->pool;
+    h2o_iovec_t v[] = {key1(store, pool, STORE_KEY_USER, id),
+                       key0(store, pool, STORE_KEY_USER_NAMES),
+                       key0(store, pool, STORE_KEY_USER_EMAILS),
+                       key1(store, pool, STORE_KEY_USER_SESSIONS, id),
+                       key1(store, pool, STORE_KEY_LOGIN_FAILS, fail_part_of(pool, id)),
+                       key1(store, pool, STORE_KEY_USER_COMMENTS, id),
+                       id,
+                       name_lc,
+                       email_lc};
+    script(call, STORE_SCRIPT_user_delete, 6, 3, v);
+    return 0;
+}

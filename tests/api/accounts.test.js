@@ -300,6 +300,69 @@ describe('accounts: the flows through the real SMTP sink', () => {
     const gone = await h.h1(p, 'GET', queue, { headers: { authorization: `Bearer ${s.token}` } });
     assert.equal(gone.status, 401, `a logged-out admin session: ${gone.text}`);
   });
+
+  it('privacy: export lists the account and its comments; deleting the account needs the password, keeps comments as "Deleted user" or deletes them, frees the name', async () => {
+    const u = await registerVerified(stack, a, newUser('leaver'));
+    const s = await a.loginOk(u);
+    const bearer = { headers: { authorization: `Bearer ${s.token}` } };
+    const url = page('privacy');
+    const one = await c.post({ site: 'blog', url, body: 'First words, kept after I leave.' }, { bare: true, ...bearer });
+    assert.equal(one.status, 201, one.text);
+    const two = await c.post({ site: 'blog', url, body: 'Second words.' }, { bare: true, ...bearer });
+    assert.equal(two.status, 201, two.text);
+
+    const ex = await a.call('GET', '/me/export', undefined, { token: s.token });
+    assert.equal(ex.status, 200, ex.text);
+    assert.equal(ex.json.user.username, u.username);
+    assert.equal(ex.json.user.email, u.email, 'the owner sees their own address');
+    assert.deepEqual(ex.json.comments.map((x) => x.body).sort(), ['First words, kept after I leave.', 'Second words.']);
+    for (const x of ex.json.comments) {
+      assert.equal(x.site, 'blog');
+      assert.match(x.url, /^https:\/\/blog\.example\//);
+      assert.equal(x.ehash, undefined, 'no internal hashes');
+      assert.equal(x.edit, undefined);
+      assert.equal(x.visitor, undefined);
+    }
+    assert.equal((await a.call('GET', '/me/export')).status, 401, 'export needs a session');
+
+    // Bad input, and a wrong password: nothing happens.
+    assertErr(await a.call('DELETE', '/me', { password: u.password, comments: 'maybe' }, { token: s.token }), 422, 'invalid', 'comments', 'comments: maybe');
+    assertErr(await a.call('DELETE', '/me', { comments: 'keep' }, { token: s.token }), 422, 'invalid', 'password', 'no password');
+    assertErr(await a.call('DELETE', '/me', { password: strongPassword(), comments: 'keep' }, { token: s.token }), 422, 'invalid', 'password', 'wrong password');
+    assertErr(await a.call('DELETE', '/me', { password: u.password, comments: 'keep' }), 401, 'unauthorized', undefined, 'no session');
+    assert.equal((await a.me(s.token)).status, 200, 'still there');
+
+    const del = await a.call('DELETE', '/me', { password: u.password, comments: 'keep' }, { token: s.token });
+    assert.equal(del.status, 200, del.text);
+    assert.deepEqual(del.json, { deleted: true, comments: 2, kept: 'anonymised' });
+    assert.equal((await a.me(s.token)).status, 401, 'the session ended with the account');
+    assertErr(await a.login(u.username, u.password), 401, 'invalid_credentials', undefined, 'the account is gone');
+    const g = await c.thread('blog', url);
+    const kept = g.json.comments.filter((x) => x.id === one.json.comment.id || x.id === two.json.comment.id);
+    assert.equal(kept.length, 2, 'both comments stay');
+    for (const x of kept) {
+      assert.equal(x.author, 'Deleted user');
+      assert.equal(x.verified, false);
+      assert.equal(x.website, null);
+      assert.ok(!g.text.includes(u.username), 'the name is gone from the thread');
+    }
+    // The name and the address are free again: a new registration gets a verification mail, not "taken".
+    const again = { ...newUser('again'), username: u.username, email: u.email };
+    assertAccepted(await a.register(again));
+    await waitMailOf(stack, u.email, 'verify', { count: 2 });
+
+    // "delete": the comments go.
+    const w = await registerVerified(stack, a, newUser('eraser'));
+    const ws = await a.loginOk(w);
+    const gone = await c.post({ site: 'blog', url, body: 'Erase me with my account.' }, { bare: true, headers: { authorization: `Bearer ${ws.token}` } });
+    assert.equal(gone.status, 201, gone.text);
+    const d2 = await a.call('DELETE', '/me', { password: w.password, comments: 'delete' }, { token: ws.token });
+    assert.equal(d2.status, 200, d2.text);
+    assert.equal(d2.json.comments, 1);
+    const g2 = await c.thread('blog', url);
+    assert.equal(g2.json.comments.some((x) => x.id === gone.json.comment.id), false, 'the deleted comment is gone');
+    assert.ok(!g2.text.includes('Erase me'), 'its text too');
+  });
 });
 
 describe('accounts: links expire (verify_ttl_s 2, reset_ttl_s 2)', () => {

@@ -1,7 +1,7 @@
 -- comment_update: change one comment's status or text, keeping every index of the thread consistent.
 -- KEYS[1] THREAD  KEYS[2] COMMENTS  KEYS[3] ROOTS  KEYS[4] ROOTS_TOP  KEYS[5] TREE  KEYS[6] PENDING  KEYS[7] APPROVED
 -- KEYS[8] PUBLIC  KEYS[9] PENDING_BY
--- ARGV[1] id  ARGV[2] action: approve | spam | pending | delete | edit
+-- ARGV[1] id  ARGV[2] action: approve | spam | pending | delete | edit | anonymize
 -- ARGV[3] now (ms)  ARGV[4] edit-token hash, or 'u:<account id>' for the logged-in owner ('' = moderator, no check)  ARGV[5] edit window end check: created must
 --   be >= this (ms; '0' = no window)  ARGV[6] new html (edit)  ARGV[7] new body (edit)  ARGV[8] status after an edit
 -- ARGV[9] now as ISO 8601 (the edit time shown)
@@ -61,6 +61,24 @@ local function show()
         redis.call('ZADD', KEYS[5], 0, tree_member(c.parent, id))
     end
     redis.call('ZADD', KEYS[7], id, id)
+end
+-- anonymize: the author deleted their account and chose to keep their comments. Nothing that points to them stays:
+-- name, address, its keyed hashes, website, account, notification wish; the text and the thread's shape stay.
+if action == 'anonymize' then
+    c.author = 'Deleted user'
+    c.email = ''
+    c.ehash = ''
+    c.website = cjson.null
+    c.user = 0
+    c.notify = false
+    c.notify_confirmed = nil
+    c.avatar = '/avatar/00000000000000000000000000000000.svg'
+    local after = cjson.encode(c)
+    redis.call('HSET', KEYS[2], id, after)
+    local pub = public_json(c)
+    redis.call('HSET', KEYS[8], id, pub)
+    redis.call('HINCRBY', KEYS[1], 'ver', 1)
+    return {'ok', old, old, '', after, pub}
 end
 -- A deleted comment's text is gone: there is nothing to approve, hide or edit any more.
 if old == 'deleted' and action ~= 'delete' then
