@@ -197,6 +197,11 @@ void api_counts_get(api_req_t *r);
 void api_shares_init(const core_config_t *cfg);
 /** True when HOST (core_url_t.host form) is the host of one of r->site's origins. */
 bool api_url_host_allowed(api_req_t *r, const char *host);
+/** Comments created, by the status they got (process-wide, for /metrics). */
+typedef struct st_api_comment_stats_t {
+    _Atomic uint64_t approved, pending, spam;
+} api_comment_stats_t;
+extern api_comment_stats_t api_comment_stats;
 void api_comments_list(api_req_t *r);
 void api_comments_create(api_req_t *r);
 void api_comments_preview(api_req_t *r);

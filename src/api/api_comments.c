@@ -483,6 +483,8 @@ void api_comments_preview(api_req_t *r)
 
 /* --- POST /api/v1/comments --- */
 
+api_comment_stats_t api_comment_stats;
+
 struct st_create_t {
     api_req_t *r;
     struct st_thread_t thread;
@@ -528,6 +530,10 @@ static void on_created(h2o_req_t *req, int err, store_create_result_t result, h2
     case STORE_CREATE_OK:
         break;
     }
+    atomic_fetch_add(strcmp(c->status, "approved") == 0  ? &api_comment_stats.approved
+                     : strcmp(c->status, "pending") == 0 ? &api_comment_stats.pending
+                                                         : &api_comment_stats.spam,
+                     1);
     /* {"comment":<public form>,"replies":[]},"edit_token":"…"}; the public form already shows spam as pending. */
     size_t cap = public_json.len + c->edit_token.len + 64;
     char *out = h2o_mem_alloc_pool(&req->pool, cap);

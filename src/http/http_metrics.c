@@ -147,6 +147,14 @@ void http_metrics_handle(api_req_t *r)
     OUTF(&o, "# HELP parley_hash_jobs_queued Password-hashing jobs waiting for a helper thread.\n");
     OUTF(&o, "# TYPE parley_hash_jobs_queued gauge\n");
     OUTF(&o, "parley_hash_jobs_queued %llu\n", (unsigned long long)atomic_load(&api_work_stats.queued));
+    OUTF(&o, "# HELP parley_comments_created_total Comments stored, by the status they got.\n");
+    OUTF(&o, "# TYPE parley_comments_created_total counter\n");
+    OUTF(&o, "parley_comments_created_total{status=\"approved\"} %llu\n",
+         (unsigned long long)atomic_load(&api_comment_stats.approved));
+    OUTF(&o, "parley_comments_created_total{status=\"pending\"} %llu\n",
+         (unsigned long long)atomic_load(&api_comment_stats.pending));
+    OUTF(&o, "parley_comments_created_total{status=\"spam\"} %llu\n",
+         (unsigned long long)atomic_load(&api_comment_stats.spam));
     OUTF(&o, "# HELP parley_hash_jobs_total Password-hashing jobs the helper threads ran.\n");
     OUTF(&o, "# TYPE parley_hash_jobs_total counter\n");
     OUTF(&o, "parley_hash_jobs_total %llu\n", (unsigned long long)atomic_load(&api_work_stats.done));

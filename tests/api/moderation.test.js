@@ -245,6 +245,11 @@ test('honeypot and bad form tokens: answered 201 like pending, stored as spam, n
   g = await a.thread('none', url);
   assert.ok(g.json.comments.some((x) => x.id === spamIds[0]));
   assert.equal(g.json.thread.count, 3);
+
+  // /metrics counts comments by the status they were stored with (spam included, though answered like pending).
+  const m = await h.metrics(A);
+  assert.ok(h.metricValue(m, 'parley_comments_created_total', { status: 'spam' }) >= spamIds.length, 'spam counted');
+  assert.ok(h.metricValue(m, 'parley_comments_created_total', { status: 'approved' }) >= 2, 'approved counted');
 });
 
 test('duplicates: same body and e-mail in the same thread is 409; another thread, e-mail or body is fine', async () => {
