@@ -7,7 +7,8 @@
  *     URL and network per UTC day; the visitor is a keyed hash of client address and User-Agent whose key rotates
  *     daily, so no IP is stored. Obvious bots get the counts but are not counted. One Lua script does the dedupe
  *     and the increment atomically.
- *   GET /api/v1/shares?site=&url=…   -- per-network counts of up to 100 URLs, one pipelined round trip.
+ *   GET /api/v1/shares?site=&url=…   -- per-network counts of up to 100 URLs, one pipelined round trip, and the
+ *     site's min_shares (the widget shows no count below it).
  *   GET /api/v1/counts?site=&url=…   -- the listing-page batch: totals per URL, cacheable (strong ETag, 304,
  *     max-age=30). Comment counts join here when comments land.
  */
@@ -148,6 +149,8 @@ static void reply_counts(struct st_get_t *g, const store_share_counts_t *counts,
     }
     json_t *root = json_pack("{s:o}", "items", arr);
     if (!g->is_counts) {
+        /* The widget hides counts below the site's threshold; sending it here spares a second request. */
+        json_object_set_new(root, "min_shares", json_integer((json_int_t)r->site->min_shares));
         api_reply_json(r, 200, root);
         return;
     }

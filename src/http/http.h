@@ -57,6 +57,15 @@ api_env_t *http_worker_env(h2o_context_t *ctx);
 /* --- http_headers.c --- */
 /** Adds the security-header filter (nosniff, Referrer-Policy, CSP on HTML, HSTS on TLS) to PATHCONF. */
 void http_headers_register(h2o_pathconf_t *pathconf);
+/**
+ * The Content-Security-Policy of an HTML page, in POOL: the default policy every HTML answer gets, with
+ * IMG_EXTRA appended to img-src (NULL: none), a frame-src of FRAME_SRC (NULL: none, so default-src 'none' forbids
+ * frames) and FRAME_ANCESTORS in place of 'none' (NULL: 'none'). The arguments are copied verbatim: they must be
+ * valid CSP source lists. A handler that sets the header itself keeps it (the filter adds the default only when
+ * none is set).
+ */
+h2o_iovec_t http_headers_csp(h2o_mem_pool_t *pool, const char *img_extra, const char *frame_src,
+                             h2o_iovec_t frame_ancestors);
 
 /* --- http_metrics.c --- */
 /** Registers the metrics logger (requests by route and status, latency histogram) on PATHCONF. */
@@ -70,21 +79,43 @@ void http_metrics_count_limited(void);
 /** One embedded file. */
 typedef struct st_http_asset_t {
     const char *path;    /**< relative to src/widget, e.g. "account/register.html"; NULL ends the table */
-    const uint8_t *data; /**< the bytes (static, followed by a NUL that LEN does not count) */
+    const uint8_t *data; /**< the bytes (static, followed by a NUL that LEN does not count); for HTML, after
+                          * http_assets_init, the templated bytes (owned by http_assets.c) */
     size_t len;
     char etag[19]; /**< strong entity tag: 16 hex digits of the SHA-256 in double quotes; set by http_assets_init */
+    char *hashed;  /**< "<stem>.<hash8>.<ext>", the immutable name under /assets/ (hash8: the first 8 hex digits of
+                    *   the SHA-256); set by http_assets_init for top-level files that are not HTML, else NULL */
 } http_asset_t;
-/** The generated table, sorted by path and ended by a NULL row; written only by http_assets_init. */
+/** The generated table, sorted by path and ended by a NULL row; written only by http_assets_init and _dispose. */
 extern http_asset_t http_assets[];
 extern const size_t http_assets_count;
 /**
- * Computes the entity tags of the embedded files, once per process (later calls return at once). Thread-safe; the
- * handlers below call it themselves, so calling it at start-up only moves the hashing out of the first request.
+ * Prepares the embedded files, once, before any worker starts: entity tags and content-hashed names, and the
+ * templating of every HTML file -- `{{asset:NAME}}` becomes "/assets/<hashed name of NAME>", and `{{site_origins}}`
+ * is kept for http_assets_thread to fill in per request (allowed in embed/thread.html only). Any other `{{...}}`,
+ * or an asset NAME that is not a top-level non-HTML file, is a bug in src/widget: returns CORE_ERR_INVALID with a
+ * message in ERRBUF, and parleyd refuses to start. Returns 0 otherwise; later calls return 0 at once.
  */
-void http_assets_init(void);
+int http_assets_init(char *errbuf, size_t errlen);
+/** Frees what http_assets_init allocated and restores the table; call after every worker has returned. */
+void http_assets_dispose(void);
 /** GET|HEAD /account/{name}: the page account/<name>.html, no-store and Referrer-Policy: no-referrer; else 404. */
 void http_assets_page(api_req_t *r);
-/** GET|HEAD /assets/{file}: a top-level non-HTML file with ETag, 304 on If-None-Match, 5-minute caching; else 404. */
+/**
+ * GET|HEAD /assets/{file}: a top-level non-HTML file, either by its name (ETag, 304 on If-None-Match, 5-minute
+ * caching) or by its content-hashed name (the same, but cached for a year and immutable); else 404.
+ */
 void http_assets_file(api_req_t *r);
+/** GET|HEAD /embed.js: the embed script, as /assets/embed.js (ETag, 304, 5-minute caching); 404 without one. */
+void http_assets_embed_js(api_req_t *r);
+/**
+ * GET|HEAD /embed/thread?site=ID&...: embed/thread.html, the comment UI for an iframe, with `{{site_origins}}` set
+ * to the site's origins and a CSP whose frame-ancestors are exactly those origins (so only the site's pages may
+ * frame it); Cache-Control: no-cache with an ETag. A missing or unknown site is the JSON 404 unknown_site; no
+ * thread.html is the JSON 404 not_found.
+ */
+void http_assets_thread(api_req_t *r);
+/** GET|HEAD /demo: demo.html, the demo article (no-cache, ETag, a CSP that lets it frame /embed/thread); else 404. */
+void http_assets_demo(api_req_t *r);
 
 #endif

@@ -3,8 +3,32 @@
 #include <string.h>
 #include "http/http.h"
 
-static const char csp_html[] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+/* The policy of every HTML answer, in three parts so that http_headers_csp can vary img-src, frame-src and
+ * frame-ancestors without a second copy of the rest. Pages carry no inline script or style, so 'self' suffices. */
+#define CSP_HEAD "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:"
+#define CSP_MID "; connect-src 'self'; form-action 'self'; base-uri 'none'"
+#define CSP_ANCESTORS "; frame-ancestors "
+
+static const char csp_html[] = CSP_HEAD CSP_MID CSP_ANCESTORS "'none'";
+
+h2o_iovec_t http_headers_csp(h2o_mem_pool_t *pool, const char *img_extra, const char *frame_src,
+                             h2o_iovec_t frame_ancestors)
+{
+    h2o_iovec_t empty = h2o_iovec_init(H2O_STRLIT(""));
+    h2o_iovec_t img = empty, img_sep = empty, frames = empty, frames_key = empty;
+    if (img_extra != NULL) {
+        img_sep = h2o_iovec_init(H2O_STRLIT(" "));
+        img = h2o_iovec_init(img_extra, strlen(img_extra));
+    }
+    if (frame_src != NULL) {
+        frames_key = h2o_iovec_init(H2O_STRLIT("; frame-src "));
+        frames = h2o_iovec_init(frame_src, strlen(frame_src));
+    }
+    if (frame_ancestors.base == NULL)
+        frame_ancestors = h2o_iovec_init(H2O_STRLIT("'none'"));
+    return h2o_concat(pool, h2o_iovec_init(H2O_STRLIT(CSP_HEAD)), img_sep, img, h2o_iovec_init(H2O_STRLIT(CSP_MID)),
+                      frames_key, frames, h2o_iovec_init(H2O_STRLIT(CSP_ANCESTORS)), frame_ancestors);
+}
 
 static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {

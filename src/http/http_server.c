@@ -168,6 +168,10 @@ int http_server_create(http_server_t **out, const core_config_t *cfg, const stor
             goto Error;
         }
     }
+    /* Before any worker: the handlers read the asset table without locks, and a broken widget file is better
+     * refused here than served. */
+    if (http_assets_init(errbuf, errlen) != 0)
+        goto Error;
     if (cfg->static_dir != NULL) {
         h2o_pathconf_t *pc = h2o_config_register_path(host, "/static", 0);
         h2o_file_register(pc, cfg->static_dir, NULL, NULL, H2O_FILE_FLAG_SEND_COMPRESSED);
@@ -337,6 +341,7 @@ void http_server_destroy(http_server_t *srv)
         if (srv->ssl[l] != NULL)
             SSL_CTX_free(srv->ssl[l]);
     h2o_config_dispose(&srv->globalconf);
+    http_assets_dispose();
     /* h2o_access_log_open_handle's own reference; the loggers released theirs with the config. */
     if (srv->access_log != NULL)
         h2o_mem_release_shared(srv->access_log);

@@ -22,7 +22,13 @@ const secondsToUtcMidnight = () => 86400 - (Math.floor(Date.now() / 1000) % 8640
 
 before(async () => {
   redis = await h.startRedis();
-  parley = await h.startParley({ redisUrl: redis.url, tls: true });
+  parley = await h.startParley({
+    redisUrl: redis.url,
+    tls: true,
+    // blog as the harness's default site; quiet hides counts below 7 in the widget (min_shares).
+    sites: [{ id: 'blog', origins: ['https://blog.example', 'http://127.0.0.1:9'] },
+      { id: 'quiet', origins: ['https://quiet.example'], min_shares: 7 }],
+  });
 });
 
 after(async () => {
@@ -91,7 +97,7 @@ for (const t of transports()) {
       assert.equal(r.status, 200, r.text);
       assert.equal(r.proto, t.proto);
       assertJson(r);
-      assert.deepEqual(r.json, { items: [{ url, canonical: url, total: 3, networks: { x: 2, facebook: 1 } }] });
+      assert.deepEqual(r.json, { items: [{ url, canonical: url, total: 3, networks: { x: 2, facebook: 1 } }], min_shares: 0 });
     } finally {
       c.done();
     }
@@ -186,6 +192,7 @@ test('GET /api/v1/shares answers several url= in order, unknown URLs with zero',
       { url: never, canonical: never, total: 0, networks: {} },
       { url: urls[2], canonical: a, total: 2, networks: { x: 1, email: 1 } },
     ],
+    min_shares: 0,
   });
   // 100 URLs is the most allowed, and works.
   const many = Array.from({ length: 100 }, (_, i) => `${a}?n=${i}`);
@@ -193,6 +200,21 @@ test('GET /api/v1/shares answers several url= in order, unknown URLs with zero',
   assert.equal(big.status, 200, big.text.slice(0, 300));
   assert.equal(big.json.items.length, 100);
   assert.equal(big.json.items[99].url, many[99]);
+});
+
+test('GET /api/v1/shares carries the site\'s min_shares (the widget hides counts below it); /counts does not', async () => {
+  const url = 'https://quiet.example/story';
+  let r = await post((m, p, o) => h.h1(parley, m, p, o), { site: 'quiet', url, network: 'bluesky' }, ua('quiet'));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.min_shares, undefined, 'the POST answer is the counts of one URL, as before');
+  r = await h.h1(parley, 'GET', `/api/v1/shares?${qs('quiet', [url])}`);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json, { items: [{ url, canonical: url, total: 1, networks: { bluesky: 1 } }], min_shares: 7 });
+  r = await h.h2(parley, 'GET', `/api/v1/shares?${qs('blog', [page('min')])}`);
+  assert.equal(r.json.min_shares, 0, 'the default is 0: every count is shown');
+  r = await h.h1(parley, 'GET', `/api/v1/counts?${qs('quiet', [url])}`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.min_shares, undefined, 'listing counts are comments and shares only');
 });
 
 // The items of a /counts answer without their comment count (which joins with the comments feature; no test here
