@@ -85,6 +85,9 @@ typedef struct st_http_asset_t {
     char etag[19]; /**< strong entity tag: 16 hex digits of the SHA-256 in double quotes; set by http_assets_init */
     char *hashed;  /**< "<stem>.<hash8>.<ext>", the immutable name under /assets/ (hash8: the first 8 hex digits of
                     *   the SHA-256); set by http_assets_init for top-level files that are not HTML, else NULL */
+    uint8_t *gz;   /**< the bytes gzipped once at level 9 (compressible types of at least 1 KiB), else NULL */
+    size_t gz_len;
+    char gz_etag[22]; /**< the entity tag of the gzipped bytes (a strong tag names one representation): etag + "gz" */
 } http_asset_t;
 /** The generated table, sorted by path and ended by a NULL row; written only by http_assets_init and _dispose. */
 extern http_asset_t http_assets[];

@@ -38,6 +38,7 @@
 #include "core/core_error.h"
 #include "core/core_token.h"
 #include "http/http.h"
+#include <zlib.h>
 
 #define ETAG_BYTES 8 /* 64 bits of the digest: plenty to tell two versions of one file apart */
 #define HASH_HEX 8   /* the hash in an immutable name: 32 bits, enough to tell one file's releases apart */
@@ -222,6 +223,38 @@ static int expand(const http_asset_t *a, char *out, size_t *outlen, char *errbuf
     return 0;
 }
 
+/* Gzips A once, at the highest level: h2o's on-the-fly gzip runs at level 1 for every response, which sends the
+ * widget ~15 % bigger (thread.js: 15.8 KB against 13.6 KB) and spends CPU on each request. */
+static void precompress(http_asset_t *a)
+{
+    const struct st_mime_t *mime = mime_of(a->path);
+    if (!mime->attr->is_compressible || a->len < 1024)
+        return;
+    z_stream z = {0};
+    if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16 /* gzip wrapper */, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+        abort();
+    size_t cap = deflateBound(&z, a->len);
+    uint8_t *out = malloc(cap);
+    if (out == NULL)
+        abort();
+    z.next_in = (Bytef *)a->data;
+    z.avail_in = (uInt)a->len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    if (deflate(&z, Z_FINISH) != Z_STREAM_END || z.total_out >= a->len) {
+        deflateEnd(&z);
+        free(out);
+        return;
+    }
+    a->gz = out;
+    a->gz_len = z.total_out;
+    deflateEnd(&z);
+    /* "…hex" + "gz": the gzipped representation has its own strong tag */
+    size_t n = strlen(a->etag);
+    memcpy(a->gz_etag, a->etag, n - 1);
+    memcpy(a->gz_etag + n - 1, "gz\"", 4);
+}
+
 int http_assets_init(char *errbuf, size_t errlen)
 {
     if (original != NULL)
@@ -260,6 +293,10 @@ int http_assets_init(char *errbuf, size_t errlen)
         core_sha256(a->data, a->len, digest);
         format_etag(a->etag, digest);
     }
+    /* After templating: the thread page changes per request, but the other pages and every asset are final. */
+    for (size_t i = 0; i < http_assets_count; ++i)
+        if (strcmp(http_assets[i].path, "embed/thread.html") != 0)
+            precompress(&http_assets[i]);
     return 0;
 }
 
@@ -276,6 +313,10 @@ void http_assets_dispose(void)
         }
         free(a->hashed);
         a->hashed = NULL;
+        free(a->gz);
+        a->gz = NULL;
+        a->gz_len = 0;
+        a->gz_etag[0] = '\0';
     }
     free(original);
     original = NULL;
@@ -321,11 +362,51 @@ static void send_asset(h2o_req_t *req, const http_asset_t *a, int status)
     send_bufs(req, mime_of(a->path), status, &body, 1);
 }
 
-/* A with its ETag and CACHE_CONTROL, or 304 when the client has it. */
+/* Whether the client takes gzip: "gzip" in Accept-Encoding, not with q=0. */
+static bool accepts_gzip(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_ENCODING, -1);
+    if (i < 0)
+        return false;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    for (const char *p = v.base, *end = v.base + v.len; p < end;) {
+        const char *comma = memchr(p, ',', (size_t)(end - p)), *stop = comma != NULL ? comma : end;
+        while (p < stop && (*p == ' ' || *p == '\t'))
+            ++p;
+        if ((size_t)(stop - p) >= 4 && strncasecmp(p, "gzip", 4) == 0 &&
+            (p + 4 == stop || p[4] == ';' || p[4] == ' ')) {
+            const char *q = memmem(p, (size_t)(stop - p), "q=0", 3);
+            bool zero = q != NULL;
+            for (const char *d = q != NULL ? q + 3 : stop; zero && d < stop && *d != ' '; ++d)
+                if (*d != '.' && *d != '0')
+                    zero = false;
+            return !zero;
+        }
+        p = stop + 1;
+    }
+    return false;
+}
+
+/* A with its ETag and CACHE_CONTROL, or 304 when the client has it; gzipped at level 9 when A has such a copy and
+ * the client takes it (h2o_compress leaves a response that already has a Content-Encoding alone). */
 static void send_validated(h2o_req_t *req, const http_asset_t *a, const char *cache_control)
 {
-    add_header(req, H2O_TOKEN_ETAG, a->etag);
     add_header(req, H2O_TOKEN_CACHE_CONTROL, cache_control);
+    if (a->gz != NULL) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_VARY, NULL, H2O_STRLIT("Accept-Encoding"));
+        if (accepts_gzip(req)) {
+            add_header(req, H2O_TOKEN_ETAG, a->gz_etag);
+            if (is_not_modified(req, a->gz_etag)) {
+                send_bufs(req, mime_of(a->path), 304, NULL, 0);
+                return;
+            }
+            add_header(req, H2O_TOKEN_CONTENT_ENCODING, "gzip");
+            h2o_iovec_t body = h2o_iovec_init(a->gz, a->gz_len);
+            send_bufs(req, mime_of(a->path), 200, &body, 1);
+            return;
+        }
+    }
+    add_header(req, H2O_TOKEN_ETAG, a->etag);
     send_asset(req, a, is_not_modified(req, a->etag) ? 304 : 200);
 }
 

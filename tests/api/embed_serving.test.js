@@ -111,6 +111,22 @@ test('/embed.js is gzipped for a client that asks, and revalidates compressed', 
   assert.ok(gz.headers.etag, 'a compressed answer keeps a validator');
   const again = await raw('GET', '/embed.js', { 'accept-encoding': 'gzip', 'if-none-match': gz.headers.etag });
   assert.equal(again.status, 304);
+  // Gzipped once at level 9 when parleyd starts (not per request at h2o's level 1), as its own representation: its
+  // strong ETag differs from the identity one, and each validates only its own bytes.
+  assert.notEqual(gz.headers.etag, plain.headers.etag, 'a strong ETag names one representation');
+  assert.ok(gz.body.length <= zlib.gzipSync(plain.body, { level: 9 }).length, 'at least as small as gzip -9');
+  assert.ok(gz.body.length <= BUDGET, `served gzipped: ${gz.body.length} bytes; the budget is ${BUDGET}`);
+  const cross = await raw('GET', '/embed.js', { 'if-none-match': gz.headers.etag });
+  assert.equal(cross.status, 200, 'the gzip tag does not validate the identity bytes');
+  for (const ae of ['gzip;q=0', 'identity', 'br', 'gzip;q=0.0, br']) {
+    const r = await raw('GET', '/embed.js', { 'accept-encoding': ae });
+    assert.equal(r.headers['content-encoding'], undefined, `no gzip for Accept-Encoding: ${ae}`);
+    assert.deepEqual(r.body, plain.body);
+  }
+  for (const ae of ['GZIP', 'br, gzip;q=0.5', 'deflate,gzip']) {
+    const r = await raw('GET', '/embed.js', { 'accept-encoding': ae });
+    assert.equal(r.headers['content-encoding'], 'gzip', `gzip for Accept-Encoding: ${ae}`);
+  }
 });
 
 test(`embed.js is at most ${BUDGET} bytes gzipped (zlib level 9)`, async (t) => {
