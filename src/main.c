@@ -150,8 +150,13 @@ int main(int argc, char **argv)
     for (size_t l = 0; l < cfg->num_listen; ++l)
         core_log_info("parleyd %s listening on %s://%s:%u/ (%zu worker threads)", PARLEY_VERSION,
                       cfg->listen[l].tls_cert != NULL ? "https" : "http", cfg->listen[l].host, cfg->listen[l].port, n);
-    core_log_info("try: curl '%s/api/v1/shares?site=%s&url=%s/story' (the README lists the API); stop with Ctrl-C",
-                  cfg->public_url, cfg->sites[0].id, cfg->sites[0].origins[0]);
+    core_log_info(
+        "open %s/demo (an article with the share bar and the comments), or try: curl '%s/api/v1/shares?site=%s"
+        "&url=%s/story' (the README lists the API); stop with Ctrl-C",
+        cfg->public_url, cfg->public_url, cfg->sites[0].id, cfg->sites[0].origins[0]);
+    if (cfg->smtp.url != NULL && strncmp(cfg->smtp.url, "file:", 5) == 0)
+        core_log_info("mail is not sent but written to %s/ (smtp.url): open the newest .eml to follow its link",
+                      cfg->smtp.url + 5);
 
     for (;;) {
         int sig = 0;
