@@ -133,6 +133,8 @@ int main(int argc, char **argv)
      * signal mask, so that it inherits it; before the workers, so a failure needs no join. */
     if (mail_outbox_start(cfg, &target, err, sizeof(err)) != 0)
         goto Exit;
+    if (store_retention_start(cfg, &target, err, sizeof(err)) != 0)
+        goto Exit;
 
     size_t n = http_server_num_workers(srv);
     threads = calloc(n, sizeof(*threads));
@@ -185,6 +187,7 @@ Exit:
     free(args);
     /* Before the embedded Redis goes away: a mail in flight is settled in Redis or stays pending there. */
     mail_outbox_stop();
+    store_retention_stop();
     if (mail_ready)
         mail_global_dispose();
     store_embedded_stop(redis_pid);

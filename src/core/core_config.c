@@ -849,6 +849,12 @@ static const opt_t comments_opts[] = {
     {NULL},
 };
 
+static const opt_t privacy_opts[] = {
+    {ROW_UINT("retention_s", core_config_t, privacy.retention_s, 365 * 86400, 0, UINT32_MAX)},
+    {ROW_UINT("sweep_interval_s", core_config_t, privacy.sweep_interval_s, 3600, 1, 86400)},
+    {NULL},
+};
+
 static const opt_t limits_opts[] = {
 #define X(cls)                                                                                                         \
     {ROW_SECTION(#cls, offsetof(core_config_t, limits) + CORE_LIMIT_##cls * sizeof(core_config_limit_t),               \
@@ -900,6 +906,7 @@ static const opt_t root_opts[] = {
     {ROW_SECTION("limits", 0, limits_opts, NULL)},
     {ROW_SECTION("comments", 0, comments_opts, NULL)},
     {ROW_SECTION("accounts", 0, accounts_opts, check_accounts)},
+    {ROW_SECTION("privacy", 0, privacy_opts, NULL)},
     {ROW_SECTION_LIST("sites", core_config_t, sites, num_sites, 1, site_opts), .item_check = site_unique,
      .set_default = default_sites, .env = "PARLEY_SITES", .env_apply = env_sites},
     {NULL},

@@ -115,6 +115,11 @@ typedef struct st_core_config_t {
         char *reserved_names[32];    /**< user names nobody may take besides the built-in ones and the site ids */
         size_t num_reserved_names;
     } accounts;
+    struct {
+        uint32_t retention_s;      /**< guest comments older than this lose their e-mail and visitor hash; default
+                                        365 days, 0 = keep for ever */
+        uint32_t sweep_interval_s; /**< how often the retention sweep runs, 1..86400, default 3600 */
+    } privacy;
     core_config_site_t sites[CORE_CONFIG_MAX_SITES];
     size_t num_sites; /**< >= 1 */
 } core_config_t;

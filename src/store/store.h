@@ -424,6 +424,24 @@ int store_sync_outbox_stats(store_sync_t *s, uint64_t *pending, uint64_t *delaye
 /** Closes the connection and frees S. NULL is fine. */
 void store_sync_close(store_sync_t *s);
 
+/* --- retention (store_retention.c, lua/comment_scrub.lua) --- */
+
+/**
+ * One sweep over every thread: guest comments created before CUTOFF_MS lose their e-mail, its keyed hash and the
+ * visitor hash. *SCRUBBED counts the comments changed. 0, or CORE_ERR_UNAVAILABLE (Redis down or answered an error;
+ * the next sweep goes on where nothing was done yet, since scrubbed comments are skipped).
+ */
+int store_sync_retention_sweep(store_sync_t *s, uint64_t cutoff_ms, uint64_t *scrubbed);
+/**
+ * Starts the retention thread (its own store_sync connection) when privacy.retention_s is not 0: a sweep a minute
+ * after the start (or after privacy.sweep_interval_s, if shorter), then every sweep_interval_s. Call after
+ * store_script_init, with the signals main.c takes by sigwait already blocked. 0 or CORE_ERR_UNAVAILABLE with a
+ * message in ERRBUF. CFG and TARGET must outlive the thread.
+ */
+int store_retention_start(const core_config_t *cfg, const store_target_t *target, char *errbuf, size_t errlen);
+/** Stops and joins the retention thread (within about 100 ms plus a sweep step in progress). Safe when not started. */
+void store_retention_stop(void);
+
 /* --- the embedded Redis (redis.url: embedded) --- */
 #include <sys/types.h>
 

@@ -63,6 +63,7 @@ typedef enum {
     X(user_token)                                                                                                      \
     X(user_password)                                                                                                   \
     X(user_delete)                                                                                                     \
+    X(comment_scrub)                                                                                                   \
     X(login_fail)                                                                                                      \
     X(session_create)                                                                                                  \
     X(session_touch)                                                                                                   \

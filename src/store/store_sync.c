@@ -30,6 +30,7 @@ struct st_store_sync_t {
     redisContext *c;
     char *keys[3]; /* OUTBOX, OUTBOX_DELAY, OUTBOX_DEAD */
     size_t key_lens[3];
+    char *comments_glob; /* COMMENTS with every part "*": a SCAN pattern for all threads' comment hashes */
     uint32_t backoff_ms;
     uint64_t next_try_ms;
     int has_group; /* XGROUP CREATE done on this connection */
@@ -251,6 +252,9 @@ store_sync_t *store_sync_open(const store_target_t *t, const char *prefix)
         s->keys[i] = dup_n(k.base, k.len);
         s->key_lens[i] = k.len;
     }
+    h2o_iovec_t any[] = {h2o_iovec_init("*", 1), h2o_iovec_init("*", 1)};
+    h2o_iovec_t glob = store_key_build(&pool, prefix, STORE_KEY_COMMENTS, 2, any);
+    s->comments_glob = dup_n(glob.base, glob.len);
     h2o_mem_clear_pool(&pool);
     ensure_connected(s);
     return s;
@@ -264,6 +268,7 @@ void store_sync_close(store_sync_t *s)
         redisFree(s->c);
     for (size_t i = 0; i < 3; ++i)
         free(s->keys[i]);
+    free(s->comments_glob);
     free(s);
 }
 
@@ -562,4 +567,53 @@ int store_sync_outbox_stats(store_sync_t *s, uint64_t *pending, uint64_t *delaye
         *dead = v[2];
     }
     return rc;
+}
+
+int store_sync_retention_sweep(store_sync_t *s, uint64_t cutoff_ms, uint64_t *scrubbed)
+{
+    *scrubbed = 0;
+    if (ensure_connected(s) != 0)
+        return CORE_ERR_UNAVAILABLE;
+    char cursor[32] = "0", cutoff[24];
+    int cl = snprintf(cutoff, sizeof(cutoff), "%llu", (unsigned long long)cutoff_ms);
+    do {
+        const char *argv[] = {"SCAN", cursor, "MATCH", s->comments_glob, "COUNT", "500", "TYPE", "hash"};
+        size_t lens[] = {4, strlen(cursor), 5, strlen(s->comments_glob), 5, 3, 4, 4};
+        redisReply *r = run(s, 8, argv, lens);
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING || r->element[0]->len >= sizeof(cursor) ||
+            r->element[1]->type != REDIS_REPLY_ARRAY) {
+            if (r != NULL)
+                freeReplyObject(r);
+            return CORE_ERR_UNAVAILABLE;
+        }
+        memcpy(cursor, r->element[0]->str, r->element[0]->len);
+        cursor[r->element[0]->len] = '\0';
+        for (size_t k = 0; k < r->element[1]->elements; ++k) {
+            const redisReply *key = r->element[1]->element[k];
+            if (key->type != REDIS_REPLY_STRING)
+                continue;
+            /* One thread at a time, 200 comments per script call, so Redis is never blocked for long. */
+            char hc[32] = "0";
+            do {
+                const char *a[] = {key->str, cutoff, hc, "200"};
+                size_t l[] = {key->len, (size_t)cl, strlen(hc), 3};
+                redisReply *x = run_script(s, STORE_SCRIPT_comment_scrub, 1, 3, a, l);
+                if (x == NULL || x->type != REDIS_REPLY_ARRAY || x->elements != 2 ||
+                    x->element[0]->type != REDIS_REPLY_STRING || x->element[0]->len >= sizeof(hc) ||
+                    x->element[1]->type != REDIS_REPLY_INTEGER) {
+                    if (x != NULL)
+                        freeReplyObject(x);
+                    freeReplyObject(r);
+                    return CORE_ERR_UNAVAILABLE;
+                }
+                memcpy(hc, x->element[0]->str, x->element[0]->len);
+                hc[x->element[0]->len] = '\0';
+                *scrubbed += (uint64_t)x->element[1]->integer;
+                freeReplyObject(x);
+            } while (strcmp(hc, "0") != 0);
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    return 0;
 }

@@ -91,6 +91,8 @@ static void check_all_defaults(const core_config_t *cfg)
     assert_int_equal(cfg->redis.timeout_ms, 2000);
     assert_null(cfg->redis.password_env);
     assert_null(cfg->smtp.url);
+    assert_int_equal(cfg->privacy.retention_s, 365 * 86400);
+    assert_int_equal(cfg->privacy.sweep_interval_s, 3600);
     assert_string_equal(cfg->smtp.from, "Parley <parley@localhost>");
     assert_null(cfg->smtp.username_env);
     assert_null(cfg->smtp.password_env);
