@@ -3,6 +3,26 @@
 // in with innerHTML; everything else is built with DOM APIs and textContent.
 'use strict';
 (() => {
+  // The first page of comments is asked for before anything else is set up: the answer travels while the page is
+  // translated and wired up (load() takes it as PENDING). All api() needs is here; it reads the rest afterwards.
+  const PAGE = 50;
+  const q = new URLSearchParams(location.search);
+  const SITE = q.get('site') || '', URL_ = q.get('url') || '', TITLE = (q.get('title') || '').slice(0, 300);
+  // The iframe's localStorage, or memory when the browser refuses it (third-party storage blocked).
+  const mem = new Map();
+  const store = {
+    get: (k) => { try { return localStorage.getItem(k) ?? mem.get(k); } catch { return mem.get(k); } },
+    set: (k, v) => { mem.set(k, v); try { localStorage.setItem(k, v); } catch {} },
+    del: (k) => { mem.delete(k); try { localStorage.removeItem(k); } catch {} },
+  };
+  const SESSION = 'parley.session';
+  let sort = 'oldest';
+  const qs = (o) => new URLSearchParams({ site: SITE, url: URL_, ...o });
+  const firstPage = api('GET', `comments?${qs({ sort, limit: PAGE })}`);
+  let me = null; // the logged-in user
+  // The session check: the first page waits for it
+  const meReady = store.get(SESSION) ? api('GET', 'auth/me').then((r) => { me = r.data?.user || null; }) : null;
+
   // One table per language (missing keys fall back to English); '{}' marks where a value goes.
   const STRINGS = {
     en: {
@@ -190,11 +210,9 @@
   };
 
   const EDIT_MS = 15 * 60e3; // how long Edit and Delete are offered after posting (the server decides)
-  const PAGE = 50;
+  const FIRST = 5; // comments of a page painted before the rest are built (more than the iframe's first 320 px)
   const doc = document, root = doc.documentElement;
   const $ = (id) => doc.getElementById(id);
-  const q = new URLSearchParams(location.search);
-  const SITE = q.get('site') || '', URL_ = q.get('url') || '', TITLE = (q.get('title') || '').slice(0, 300);
   const base = (q.get('lang') || root.lang).toLowerCase().split(/[-_]/)[0];
   const LANG = STRINGS[base] ? base : 'en';
   const S = { ...STRINGS.en, ...STRINGS[LANG] };
@@ -203,7 +221,10 @@
   root.lang = LANG;
   root.dataset.theme = theme === 'light' || theme === 'dark' ? theme : 'auto';
   doc.title = S.comments;
-  for (const e of doc.querySelectorAll('[data-t]')) e.textContent = S[e.dataset.t];
+  for (const e of doc.querySelectorAll('[data-t]')) {
+    const t = S[e.dataset.t];
+    if (e.textContent !== t) e.textContent = t; // the HTML is in English: no needless changes to the DOM
+  }
 
   // The host page is told our height at its claimed origin, only if that is one of <html data-origins>.
   const HOST = (root.dataset.origins || '').split(' ').includes(q.get('origin')) ? q.get('origin') : null;
@@ -215,15 +236,8 @@
   };
   if (HOST) new ResizeObserver(sendHeight).observe(doc.body);
 
-  // The iframe's localStorage, or memory when the browser refuses it (third-party storage blocked).
-  const mem = new Map();
-  const store = {
-    get: (k) => { try { return localStorage.getItem(k) ?? mem.get(k); } catch { return mem.get(k); } },
-    set: (k, v) => { mem.set(k, v); try { localStorage.setItem(k, v); } catch {} },
-    del: (k) => { mem.delete(k); try { localStorage.removeItem(k); } catch {} },
-  };
   const json = (k) => { try { return JSON.parse(store.get(k)); } catch { return null; } };
-  const SESSION = 'parley.session', VOTES = `parley.votes.${SITE}.${URL_}`;
+  const VOTES = `parley.votes.${SITE}.${URL_}`;
   const editKey = (id) => `parley.edit.${SITE}.${URL_}.${id}`;
   const votes = json(VOTES) || {};
   try {
@@ -233,9 +247,8 @@
     }
   } catch {}
 
-  let me = null; // the logged-in user
-  let meReady; // the session check: the first page waits for it
-  let sort = 'oldest', next = null, thread = {}, formToken = '', tokenAt = 0, parentId = 0;
+  let next = null, thread = {}, formToken = '', tokenAt = 0, parentId = 0;
+  let shown = 0; // pages that replaced the list: a page still being drawn stops when a newer one replaced it
   const byId = new Map(); // id → the comment as the API sent it
   const list = $('comments'), form = $('form'), respond = $('respond'), preview = $('preview');
   const field = (n) => form.elements.namedItem(n);
@@ -281,7 +294,6 @@
     const key = CODES[e.code] || (e.code === 'invalid' && FIELDS[e.field]);
     return { error: { code: e.code, field: e.field, message: key ? S[key] : e.message || S.server } };
   }
-  const qs = (o) => new URLSearchParams({ site: SITE, url: URL_, ...o });
 
   // --- times: "5 minutes ago", the exact time on hover ---
   const rtf = new Intl.RelativeTimeFormat(LANG, { numeric: 'auto' });
@@ -369,15 +381,23 @@
   }
 
   // --- pages of the thread ---
-  async function load(cursor, replace) {
+  // Resolves once what is in the DOM has been painted (after 100 ms at the latest: a hidden frame paints nothing).
+  const painted = () => new Promise((res) => {
+    requestAnimationFrame(() => setTimeout(res));
+    setTimeout(res, 100);
+  });
+  // PENDING: the answer of a request already made for this page (the first one, asked for at the start).
+  async function load(cursor, replace, pending) {
     list.setAttribute('aria-busy', true);
     $('more').disabled = true;
-    const r = await api('GET', `comments?${qs({ sort, limit: PAGE, ...(cursor && { cursor }) })}`);
+    const r = await (pending || api('GET', `comments?${qs({ sort, limit: PAGE, ...(cursor && { cursor }) })}`));
     await meReady;
-    list.setAttribute('aria-busy', false);
-    $('more').disabled = false;
     $('list-alert').textContent = r.error?.message || '';
-    if (r.error) return [];
+    if (r.error) {
+      list.setAttribute('aria-busy', false);
+      $('more').disabled = false;
+      return [];
+    }
     const d = r.data;
     thread = d.thread;
     // Keep the first form token (20 h): a token must be a few seconds old.
@@ -386,12 +406,28 @@
       moveForm(null);
       list.replaceChildren();
       byId.clear();
+      shown++;
     }
-    const added = d.comments.filter((c) => !$(`comment-${c.id}`)).map(renderComment);
-    list.append(...added);
+    const seq = shown;
+    showCount();
+    const added = [];
+    let waited = false;
+    for (const c of d.comments) {
+      // The first comments go on screen at once; building and laying out a long page takes a few frames.
+      if (added.length === FIRST && !waited) {
+        waited = true;
+        await painted();
+        if (seq !== shown) return added;
+      }
+      if ($(`comment-${c.id}`)) continue;
+      const li = renderComment(c);
+      list.append(li);
+      added.push(li);
+    }
+    list.setAttribute('aria-busy', false);
+    $('more').disabled = false;
     next = d.next;
     $('more').hidden = !next;
-    showCount();
     $('closed').hidden = !thread.locked;
     form.hidden = thread.locked;
     if (thread.locked) moveForm(null);
@@ -758,8 +794,7 @@
     }
   }, 30e3);
 
-  if (store.get(SESSION)) meReady = api('GET', 'auth/me').then((r) => { me = r.data?.user || null; });
-  load(null, true).then(async () => {
+  load(null, true, firstPage).then(async () => {
     account();
     if (hashId()) await goTo(hashId());
     sendHeight();
