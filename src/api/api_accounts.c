@@ -188,8 +188,7 @@ static bool username_or_reply(api_req_t *r, const char *s, size_t len)
     return true;
 }
 
-/* Account addresses must be deliverable by SMTP as they are: printable ASCII only (no SMTPUTF8). */
-static bool email_or_reply(api_req_t *r, const char **s, size_t *len)
+static void trim_space(const char **s, size_t *len)
 {
     while (*len > 0 && isspace((unsigned char)**s)) {
         ++*s;
@@ -197,6 +196,12 @@ static bool email_or_reply(api_req_t *r, const char **s, size_t *len)
     }
     while (*len > 0 && isspace((unsigned char)(*s)[*len - 1]))
         --*len;
+}
+
+/* Account addresses must be deliverable by SMTP as they are: printable ASCII only (no SMTPUTF8). */
+static bool email_or_reply(api_req_t *r, const char **s, size_t *len)
+{
+    trim_space(s, len);
     bool ok = *len <= 254 && api_is_email(*s, *len);
     for (size_t i = 0; ok && i < *len; ++i)
         ok = (unsigned char)(*s)[i] > 0x20 && (unsigned char)(*s)[i] < 0x7f;
@@ -471,14 +476,6 @@ struct st_register_t {
     h2o_iovec_t username, email, email_lc, id, token, hash;
 };
 
-static void on_register_token(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
-{
-    struct st_register_t *g = data;
-    if (err != 0)
-        core_log_warn("accounts: a mail could not be queued (Redis unavailable)");
-    reply_accepted(g->r);
-}
-
 static void on_registered(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
 {
     struct st_register_t *g = data;
@@ -511,7 +508,7 @@ static void on_registered(h2o_req_t *req, int err, const store_value_t *v, size_
         if (unverified && m.len != 0) {
             uint64_t exp = now_ms() + (uint64_t)cfg->accounts.verify_ttl_s * 1000;
             if (store_user_token(r->env->store, r->req, id, "verify", hash, exp, envelope_from(r), g->email.base, m,
-                                 on_register_token, g) == 0)
+                                 on_mail_queued, r) == 0)
                 return;
             reply_accepted(r);
         } else {
@@ -652,14 +649,6 @@ struct st_mailtoken_t {
     h2o_iovec_t name;
 };
 
-static void on_token_issued(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
-{
-    struct st_mailtoken_t *m = data;
-    if (err != 0)
-        core_log_warn("accounts: a token mail could not be queued (Redis unavailable)");
-    reply_accepted(m->r);
-}
-
 static void on_mail_limit(h2o_req_t *req, int err, bool allowed, uint32_t retry_after_s, void *data)
 {
     struct st_mailtoken_t *m = data;
@@ -683,7 +672,7 @@ static void on_mail_limit(h2o_req_t *req, int err, bool allowed, uint32_t retry_
      * the same round trips. */
     if (store_user_token(r->env->store, r->req, send ? m->id : h2o_iovec_init(H2O_STRLIT("0000000000000000")),
                          m->reset ? "reset" : "verify", hash, now_ms() + (uint64_t)ttl * 1000, envelope_from(r),
-                         m->email.base, msg, on_token_issued, m) != 0)
+                         m->email.base, msg, on_mail_queued, r) != 0)
         reply_accepted(r);
 }
 
@@ -887,12 +876,7 @@ void api_accounts_login(api_req_t *r)
     size_t l[2];
     if (strings_or_reply(r, keys, v, l) != 0)
         return;
-    while (l[0] > 0 && isspace((unsigned char)v[0][0])) {
-        ++v[0];
-        --l[0];
-    }
-    while (l[0] > 0 && isspace((unsigned char)v[0][l[0] - 1]))
-        --l[0];
+    trim_space(&v[0], &l[0]);
     if (l[0] == 0 || l[0] > 254) {
         api_reply_error(r, CORE_ERR_INVALID, "login", "Give your user name or e-mail address.");
         return;
