@@ -6,7 +6,6 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const http = require('node:http');
 const zlib = require('node:zlib');
 const h = require('./lib/harness');
 
@@ -31,18 +30,7 @@ after(async () => {
   if (redis) await redis.stop();
 });
 
-// HTTP/1.1 with the raw body bytes and the path sent exactly as given.
-function raw(method, path, headers = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: parley.port, method, path, headers, agent: false }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const raw = (method, path, headers = {}) => h.h1raw(parley, method, path, headers);
 
 const text = (r) => r.body.toString('utf8');
 const hash8 = (buf) => crypto.createHash('sha256').update(buf).digest('hex').slice(0, 8);

@@ -4,7 +4,6 @@
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const http = require('node:http');
 const vm = require('node:vm');
 const zlib = require('node:zlib');
 const h = require('./lib/harness');
@@ -25,18 +24,7 @@ after(async () => {
   if (redis) await redis.stop();
 });
 
-// HTTP/1.1 with the raw body bytes (harness.h1 decodes as text) and the path sent exactly as given.
-function raw(method, path, headers = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: parley.port, method, path, headers, agent: false }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const raw = (method, path, headers = {}) => h.h1raw(parley, method, path, headers);
 
 function assertNotFound(r, what) {
   assert.equal(r.status, 404, what);

@@ -291,6 +291,19 @@ function h1(p, method, pathname, { body, headers = {}, tls = false } = {}) {
   });
 }
 
+// HTTP/1.1 to P with the raw body bytes (h1 decodes as text) and the path sent exactly as given (no normalising).
+function h1raw(p, method, pathname, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: p.port, method, path: pathname, headers, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 function wrap(status, headers, buf, proto) {
   const text = buf.toString('utf8');
   let json;
@@ -358,6 +371,6 @@ function metricValue(samples, name, labels = {}) {
 }
 
 module.exports = {
-  freePort, tmpdir, startRedis, startParley, configYaml, h1, h2, h2session, sleep, redisRaw, PARLEYD,
+  freePort, tmpdir, startRedis, startParley, configYaml, h1, h1raw, h2, h2session, sleep, redisRaw, PARLEYD,
   redisCmd, parseResp, sanitizerEnv, sanitizerReport, stopClean, parseMetrics, metrics, metricValue,
 };
