@@ -10,9 +10,9 @@
 
 h2o_iovec_t api_json_dump(h2o_mem_pool_t *pool, json_t *v)
 {
-    size_t n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t n = core_json_dump_size(v);
     char *buf = h2o_mem_alloc_pool(pool, n + 1);
-    json_dumpb(v, buf, n, JSON_COMPACT | JSON_ENCODE_ANY);
+    core_json_dump_write(v, buf);
     buf[n] = '\0';
     return h2o_iovec_init(buf, n);
 }

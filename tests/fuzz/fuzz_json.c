@@ -1,5 +1,6 @@
 /* libFuzzer target: the JSON body parser and field readers, as every POST handler uses them. Invariants: no crash,
- * no leak, and a successful parse yields an object whose string fields respect the requested bounds. */
+ * no leak, a successful parse yields an object whose string fields respect the requested bounds, and the
+ * hand-written writer (core_json_dump_*) gives exactly jansson's compact bytes for it. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool b;
     core_json_get_bool(obj, "flag", false, false, &b, &err);
     sink += (size_t)core_json_only_keys(obj, keys, &err);
+    size_t want_n = json_dumpb(obj, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t got_n = core_json_dump_size(obj);
+    char *want = malloc(want_n + 1), *got = malloc(got_n + 1);
+    if (want == NULL || got == NULL || got_n != want_n ||
+        json_dumpb(obj, want, want_n, JSON_COMPACT | JSON_ENCODE_ANY) != want_n ||
+        core_json_dump_write(obj, got) != got_n || memcmp(want, got, got_n) != 0)
+        abort();
+    free(want);
+    free(got);
     json_decref(obj);
     return 0;
 }

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <stdlib.h>
 #include <cmocka.h>
 #include "core/core_error.h"
 #include "core/core_json.h"
@@ -131,11 +132,79 @@ static void test_utf8_length(void **state)
     assert_int_equal(core_utf8_length("\xf0\x9f\x98\x80x", 5), 2);
 }
 
+/* The hand-written writer must give jansson's own bytes: every value kind, every escape, nesting, key order. */
+static void dump_same(json_t *v)
+{
+    size_t want_n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *want = malloc(want_n + 1), *got = malloc(want_n + 16);
+    json_dumpb(v, want, want_n, JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t n = core_json_dump_size(v);
+    assert_int_equal(n, want_n);
+    memset(got, 'X', want_n + 16);
+    assert_int_equal(core_json_dump_write(v, got), n);
+    assert_memory_equal(got, want, n);
+    assert_int_equal(got[n], 'X'); /* not one byte more */
+    free(want);
+    free(got);
+    json_decref(v);
+}
+
+static void test_dump_matches_jansson(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "{}",
+        "[]",
+        "\"\"",
+        "null",
+        "true",
+        "false",
+        "0",
+        "-9223372036854775808",
+        "9223372036854775807",
+        "1.5",
+        "-0.0",
+        "1e300",
+        "1.2345678901234567e-300",
+        "100000000000000000000.0",
+        "3.0",
+        "\"a\\\"b\\\\c\\/d\"",
+        "\"\\b\\f\\n\\r\\t\\u0000\\u0001\\u001f\\u007f \\u2028\\u2029\"",
+        "\"caf\u00e9 \u65e5\u672c \\ud83d\\ude00 e\u0301\"",
+        "{\"z\":1,\"a\":[1,2,{\"k\\n\":null}],\"m\":{\"\":\"\"},\"\u00e9\":[[],{}]}",
+        "[\"<script>\",\"</script>\",\"&amp;\",\"'\",\"\\u00ff\"]",
+    };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); ++i) {
+        json_error_t e;
+        json_t *v = json_loads(texts[i], JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+        if (v == NULL)
+            fail_msg("fixture %zu does not parse: %s", i, e.text);
+        dump_same(v);
+    }
+    /* Every byte value below 0x80 in one string, and a long string (runs between escapes). */
+    char all[128];
+    for (int i = 0; i < 127; ++i)
+        all[i] = (char)(i + 1);
+    all[127] = '\0';
+    dump_same(json_string(all));
+    char *big = malloc(20000);
+    for (int i = 0; i < 19999; ++i)
+        big[i] = "ab\"c\n\\d\x01"[i % 8];
+    big[19999] = '\0';
+    dump_same(json_pack("{s:s,s:I,s:b,s:n}", "body", big, "id", (json_int_t)42, "ok", 1, "none"));
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_rejects), cmocka_unit_test(test_parse_accepts), cmocka_unit_test(test_get_string),
-        cmocka_unit_test(test_get_int_bool),  cmocka_unit_test(test_only_keys),     cmocka_unit_test(test_utf8_length),
+        cmocka_unit_test(test_parse_rejects),
+        cmocka_unit_test(test_parse_accepts),
+        cmocka_unit_test(test_get_string),
+        cmocka_unit_test(test_get_int_bool),
+        cmocka_unit_test(test_only_keys),
+        cmocka_unit_test(test_utf8_length),
+        cmocka_unit_test(test_dump_matches_jansson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
