@@ -644,6 +644,37 @@ static void on_stored_dispose(void *p)
     c->stored = NULL;
 }
 
+/* The public form of a comment just written (STORED, see on_precheck), without its closing brace: what
+ * lua/prelude.lua's public_json renders for it, which stays the one definition for every later render (votes,
+ * edits, moderation). Rendered here so that the create script need not decode the JSON it is given and encode it
+ * again (a third of Redis's time per comment); tests/api/comments.test.js checks that both give the same object.
+ * A new comment has no edit time, no votes and is not a placeholder; spam shows as pending. */
+static h2o_iovec_t comment_public(h2o_req_t *req, json_t *stored)
+{
+    const char *status = json_string_value(json_object_get(stored, "status"));
+    bool waiting = strcmp(status, "approved") != 0;
+    json_t *p = json_object();
+    json_object_set(p, "id", json_object_get(stored, "id"));
+    json_object_set(p, "parent", json_object_get(stored, "parent"));
+    json_object_set(p, "created", json_object_get(stored, "created_iso"));
+    json_object_set_new(p, "edited", json_null());
+    json_object_set(p, "author", json_object_get(stored, "author"));
+    json_object_set(p, "website", json_object_get(stored, "website"));
+    json_object_set(p, "avatar", json_object_get(stored, "avatar"));
+    json_object_set(p, "html", json_object_get(stored, "html"));
+    json_object_set_new(p, "likes", json_integer(0));
+    json_object_set_new(p, "dislikes", json_integer(0));
+    json_object_set_new(p, "status", json_string(waiting ? "pending" : "approved"));
+    json_object_set_new(p, "verified", json_boolean(json_is_string(json_object_get(stored, "user"))));
+    if (waiting)
+        json_object_set_new(p, "message", json_string("Your comment is awaiting moderation."));
+    h2o_iovec_t out = api_json_dump(&req->pool, p);
+    json_decref(p);
+    --out.len; /* the closing brace: readers append "replies" */
+    out.base[out.len] = '\0';
+    return out;
+}
+
 static void on_precheck(h2o_req_t *req, int err, const store_precheck_t *res, void *data)
 {
     struct st_create_t *c = data;
@@ -746,9 +777,10 @@ static void on_precheck(h2o_req_t *req, int err, const store_precheck_t *res, vo
     struct st_create_t **holder = h2o_mem_alloc_shared(&req->pool, sizeof(*holder), on_stored_dispose);
     *holder = c;
     h2o_iovec_t json = api_json_dump(&req->pool, c->stored);
+    h2o_iovec_t pub = comment_public(req, c->stored);
     h2o_iovec_t title = c->title != NULL ? h2o_iovec_init(c->title, c->title_len) : h2o_iovec_init("", 0);
     err = store_comment_create(r->env->store, req, &c->thread.ref, c->id, parent, c->status, json, c->dupe_hash, title,
-                               c->created, c->user, on_created, c);
+                               c->created, c->user, pub, c->visitor, on_created, c);
     if (err != 0)
         api_reply_error(r, err, NULL, NULL);
 }

@@ -146,11 +146,14 @@ typedef void (*store_create_cb)(h2o_req_t *req, int err, store_create_result_t r
 /**
  * Stores comment ID (JSON, already complete) in THREAD with STATUS and indexes it (one Lua script), then adds it
  * to the site's moderation queue for STATUS (a second, pipelined command: the queue lives in the site's slot) and,
- * when USER (an account id) is not empty, to that account's USER_COMMENTS (a third).
+ * when USER (an account id) is not empty, to that account's USER_COMMENTS (a third). PUBLIC_JSON is the new
+ * comment's public form without its closing brace (what lua/prelude.lua's public_json would render for JSON);
+ * VISITOR the author's visitor hash (pending comments are counted per visitor).
  */
 int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id, uint64_t parent,
                          const char *status, h2o_iovec_t json, h2o_iovec_t dupe_hash, h2o_iovec_t title,
-                         uint64_t created_ms, h2o_iovec_t user, store_create_cb cb, void *data);
+                         uint64_t created_ms, h2o_iovec_t user, h2o_iovec_t public_json, h2o_iovec_t visitor,
+                         store_create_cb cb, void *data);
 
 /** One page of a thread (see lua/comments_page.lua). All strings are pool copies. */
 typedef struct st_store_page_t {

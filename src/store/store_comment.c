@@ -177,7 +177,8 @@ static void on_create_done(store_call_t *call, int err)
 
 int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id, uint64_t parent,
                          const char *status, h2o_iovec_t json, h2o_iovec_t dupe_hash, h2o_iovec_t title,
-                         uint64_t created_ms, h2o_iovec_t user, store_create_cb cb, void *data)
+                         uint64_t created_ms, h2o_iovec_t user, h2o_iovec_t public_json, h2o_iovec_t visitor,
+                         store_create_cb cb, void *data)
 {
     store_call_t *call = store_call_start(store, req, on_create_reply, on_create_done);
     if (call == NULL)
@@ -195,24 +196,29 @@ int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t
         thread_key(store, pool, STORE_KEY_TREE, thread),   thread_key(store, pool, STORE_KEY_PENDING, thread),
         thread_key(store, pool, STORE_KEY_DUPES, thread),  thread_key(store, pool, STORE_KEY_APPROVED, thread),
         thread_key(store, pool, STORE_KEY_PUBLIC, thread), thread_key(store, pool, STORE_KEY_PENDING_BY, thread)};
-    char sid[24], spar[24], screated[24];
+    char sid[24], spar[24], screated[24], splace[32];
     int lid = snprintf(sid, sizeof(sid), "%llu", (unsigned long long)id);
     int lpar = snprintf(spar, sizeof(spar), "%llu", (unsigned long long)parent);
     int lcr = snprintf(screated, sizeof(screated), "%llu", (unsigned long long)created_ms);
-    const char *argv[18];
-    size_t lens[18];
+    /* see comment_create.lua: a root's ROOTS_TOP score with no votes yet, or a reply's TREE member */
+    int lplace = parent == 0 ? snprintf(splace, sizeof(splace), "%lld", 16777215LL - (long long)id)
+                             : snprintf(splace, sizeof(splace), "%010llu:%010llu", (unsigned long long)parent,
+                                        (unsigned long long)id);
+    const char *argv[21];
+    size_t lens[21];
     for (size_t i = 0; i < 10; ++i) {
         argv[i] = keys[i].base;
         lens[i] = keys[i].len;
     }
-    const char *args[] = {sid, spar, status, json.base, dupe_hash.base, thread->canonical.base, title.base, screated};
-    size_t alens[] = {(size_t)lid,   (size_t)lpar,          strlen(status), json.len,
-                      dupe_hash.len, thread->canonical.len, title.len,      (size_t)lcr};
-    for (size_t i = 0; i < 8; ++i) {
+    const char *args[] = {sid,        spar,     status,           json.base,    dupe_hash.base, thread->canonical.base,
+                          title.base, screated, public_json.base, visitor.base, splace};
+    size_t alens[] = {(size_t)lid, (size_t)lpar, strlen(status),  json.len,    dupe_hash.len, thread->canonical.len,
+                      title.len,   (size_t)lcr,  public_json.len, visitor.len, (size_t)lplace};
+    for (size_t i = 0; i < 11; ++i) {
         argv[10 + i] = args[i];
         lens[10 + i] = alens[i];
     }
-    store_call_script(call, STORE_SCRIPT_comment_create, 10, 8, argv, lens);
+    store_call_script(call, STORE_SCRIPT_comment_create, 10, 11, argv, lens);
 
     /* The moderation queue entry: written even if the script refuses (duplicate, locked); readers of the queue
      * check each entry against the comment itself and drop stale ones. */

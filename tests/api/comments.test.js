@@ -549,6 +549,37 @@ test('votes: one per visitor, moved by a new value, withdrawn by 0; 2 is 422; pe
   assert.deepEqual([after.json.comments[0].likes, after.json.comments[0].dislikes], [1, 1], 'refused votes changed nothing');
 });
 
+test('the public form parleyd renders for a new comment is what prelude.lua renders from the stored record', async () => {
+  // comment_create.lua stores the public form the C side rendered; every later render (votes, edits, moderation)
+  // is prelude.lua's public_json. Both must give the same object for every kind of new comment.
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const prelude = fs.readFileSync(path.resolve(__dirname, '../../src/store/lua/prelude.lua'), 'utf8');
+  const script = `${prelude}\nreturn public_json(cjson.decode(ARGV[1])) .. '}'`;
+  const cases = [
+    { site: 'blog', fields: { author: 'Ann "Q" <A>', website: 'https://ann.example/a?b=1&c=2', body: 'a/b <b>x</b> \u00e9 \ud83d\ude00\n\nline' } },
+    { site: 'blog', fields: { body: 'no website, a https://example.com/link' } },
+    { site: 'links', fields: { body: 'pending: https://a.example/ https://b.example/' } },
+    { site: 'blog', fields: { body: 'spam by the honeypot', hp: 'filled' }, raw: true },
+  ];
+  for (const k of cases) {
+    const url = page('pubform', k.site === 'links' ? 'links.example' : 'blog.example');
+    const body = { site: k.site, url, ...k.fields };
+    const created = k.raw ? await c.post(body) : { status: 201, json: await c.create(body) };
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    const cm = created.json.comment;
+    const canonical = new URL(url).href;
+    const stored = await redis.cmd('HGET', `t:cm:{${k.site}:${urlHash(canonical)}}`, String(cm.id));
+    assert.ok(stored, `stored record of ${cm.id} (${k.fields.body})`);
+    const fromLua = JSON.parse(await redis.cmd('EVAL', script, '0', stored));
+    const { replies, ...fromC } = cm;
+    assert.deepEqual(replies, []);
+    assert.deepEqual(fromC, fromLua, `same public form for: ${k.fields.body}`);
+    const pub = await redis.cmd('HGET', `t:cj:{${k.site}:${urlHash(canonical)}}`, String(cm.id));
+    assert.deepEqual(JSON.parse(`${pub}}`), fromLua, 'the stored public form too');
+  }
+});
+
 test('feed: well-formed Atom of the approved comments, newest first, at most 50, escaped HTML', async () => {
   const url = page('feed', 'links.example');
   const title = 'Feed & <friends> "quoted"';
