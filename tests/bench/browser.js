@@ -57,6 +57,22 @@ async function oneRound() {
       const e = performance.getEntriesByType('resource').find((x) => x.name.endsWith('/embed.js'));
       return e ? performance.timeOrigin + e.startTime : NaN;
     });
+    // Where the time goes: each step's end, in ms after embed.js's request started.
+    const host = await p.evaluate(() => {
+      const e = performance.getEntriesByType('resource').find((x) => x.name.endsWith('/embed.js'));
+      return e ? performance.timeOrigin + e.responseEnd : NaN;
+    });
+    const inner = await frame.evaluate(() => {
+      const o = performance.timeOrigin;
+      const n = performance.getEntriesByType('navigation')[0];
+      const res = performance.getEntriesByType('resource');
+      const end = (re) => { const e = res.find((x) => re.test(x.name)); return e ? o + e.responseEnd : NaN; };
+      return { frameStart: o, html: o + n.responseEnd, js: end(/\/assets\/thread\.[^/]*js$/), css: end(/\/assets\/thread\.[^/]*css$/),
+        api: end(/\/api\/v1\/comments\?/), interactive: o + n.domInteractive };
+    });
+    const steps = { 'embed.js': host, 'iframe created': inner.frameStart, 'thread HTML': inner.html, 'thread.css': inner.css,
+      'thread.js': inner.js, 'iframe DOM interactive': inner.interactive, 'first page (API)': inner.api, painted };
+    const timeline = Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, Number.isFinite(v) ? v - start : NaN]));
     await p.waitForLoadState('networkidle');
     let bytes = 0;
     const parts = [];
@@ -67,7 +83,7 @@ async function oneRound() {
       bytes += n;
       parts.push(`${new URL(req.url()).pathname} ${n}`);
     }
-    return { ms: painted - start, bytes, parts };
+    return { ms: painted - start, bytes, parts, timeline };
   } finally {
     await b.close();
   }
@@ -89,6 +105,13 @@ async function main() {
     console.log(`| bytes from Parley for share bar + thread (median) | ${(bytes / 1024).toFixed(1)} KB | target <= 40 KB |`);
     console.log('');
     console.log(`requests to Parley in the last round: ${results[results.length - 1].parts.join(', ')}`);
+    console.log('');
+    console.log('| step (median, ms after embed.js request start) | ms |');
+    console.log('|---|---|');
+    for (const k of Object.keys(results[0].timeline)) {
+      const v = median(results.map((r) => r.timeline[k]).filter(Number.isFinite));
+      console.log(`| ${k} | ${Number.isFinite(v) ? v.toFixed(0) : '(none)'} |`);
+    }
     // Each asset: as served (h2o's gzip, as the browser got it) and at gzip -9.
     const assets = [['/embed.js', '/embed.js']];
     const thread = await (await fetch(`${base}/embed/thread?site=${encodeURIComponent(site)}&url=${encodeURIComponent(articleUrl)}`)).text();
