@@ -86,6 +86,12 @@ int main(int argc, char **argv)
         return 0;
     }
     core_log_set_level(level_of(cfg->log_level));
+    core_log_set_json(strcmp(cfg->log_format, "json") == 0);
+    if (core_log_set_file(cfg->error_log, err, sizeof(err)) != 0) {
+        fprintf(stderr, "parleyd: error_log %s\n", err);
+        core_config_free(cfg);
+        return 1;
+    }
     signal(SIGPIPE, SIG_IGN);
 
     int rc = 1;
@@ -165,7 +171,10 @@ int main(int argc, char **argv)
         if (sigwait(&sigs, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            core_log_info("SIGHUP: nothing to reopen yet");
+            /* logrotate renamed (or removed) the files: open them again by name; see core_log.h for why this is
+             * safe while workers write. */
+            size_t reopened = core_log_reopen();
+            core_log_info("SIGHUP: reopened %zu log file(s)", reopened);
             continue;
         }
         core_log_info("%s: stopping (in-flight requests finish first)", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -196,5 +205,6 @@ Exit:
     core_config_free(cfg);
     if (rc == 0)
         core_log_info("stopped");
+    core_log_close_files();
     return rc;
 }

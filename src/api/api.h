@@ -293,4 +293,9 @@ void api_accounts_password_reset(api_req_t *r);
 void api_accounts_export(api_req_t *r);
 void api_accounts_delete(api_req_t *r);
 
+/* --- api_privacy.c: "manage my comments" for guest commenters, by a mail link (README "What Parley stores") --- */
+void api_privacy_request(api_req_t *r);
+void api_privacy_export(api_req_t *r);
+void api_privacy_delete(api_req_t *r);
+
 #endif

@@ -780,7 +780,7 @@ static void on_precheck(h2o_req_t *req, int err, const store_precheck_t *res, vo
     h2o_iovec_t pub = comment_public(req, c->stored);
     h2o_iovec_t title = c->title != NULL ? h2o_iovec_init(c->title, c->title_len) : h2o_iovec_init("", 0);
     err = store_comment_create(r->env->store, req, &c->thread.ref, c->id, parent, c->status, json, c->dupe_hash, title,
-                               c->created, c->user, pub, c->visitor, on_created, c);
+                               c->created, c->email_hash, c->user, pub, c->visitor, on_created, c);
     if (err != 0)
         api_reply_error(r, err, NULL, NULL);
 }

@@ -723,6 +723,8 @@ static const char *const log_level_names[] = {
     [CORE_LOG_ERROR] = "error", [CORE_LOG_ERROR + 1] = NULL,
 };
 
+static const char *const log_format_names[] = {"text", "json", NULL};
+
 /* listen[].tls: both fields live flat in core_config_listen_t, so the section's offset is 0. */
 static const opt_t tls_opts[] = {
     {ROW_STRING("cert", core_config_listen_t, tls_cert, NULL, F_NULLABLE, NULL)},
@@ -852,6 +854,8 @@ static const opt_t comments_opts[] = {
 static const opt_t privacy_opts[] = {
     {ROW_UINT("retention_s", core_config_t, privacy.retention_s, 365 * 86400, 0, UINT32_MAX)},
     {ROW_UINT("sweep_interval_s", core_config_t, privacy.sweep_interval_s, 3600, 1, 86400)},
+    {ROW_UINT("manage_ttl_s", core_config_t, privacy.manage_ttl_s, 86400, 60, 604800)},
+    {ROW_UINT("mails_per_hour", core_config_t, privacy.mails_per_hour, 3, 1, 1000)},
     {NULL},
 };
 
@@ -899,6 +903,8 @@ static const opt_t root_opts[] = {
     {ROW_STRING("access_log", core_config_t, access_log, "-", F_EMPTY_OK, NULL)},
     {ROW_STRING("access_log_format", core_config_t, access_log_format, NULL, F_NULLABLE, NULL)},
     {ROW_ENUM("log_level", core_config_t, log_level, CORE_LOG_INFO, log_level_names, F_ENUM_STRING)},
+    {ROW_ENUM("log_format", core_config_t, log_format, 0, log_format_names, F_ENUM_STRING)},
+    {ROW_STRING("error_log", core_config_t, error_log, "", F_EMPTY_OK, NULL)},
     {ROW_BOOL("trust_proxy", core_config_t, trust_proxy, false)},
     {ROW_STRING("admin_token_env", core_config_t, admin_token_env, "PARLEY_ADMIN_TOKEN", 0, check_env_name)},
     {ROW_SECTION("redis", 0, redis_opts, NULL)},

@@ -64,6 +64,8 @@ typedef struct st_core_config_t {
     char *access_log;        /**< path, "-" = stdout (default), "" = off */
     char *access_log_format; /**< h2o log format; NULL (default) = Apache combined */
     char *log_level;         /**< debug | info (default) | warn | error */
+    char *log_format;        /**< error log lines: "text" (default) or "json" */
+    char *error_log;         /**< error log file (reopened on SIGHUP); "" or "-" (default "") = stderr */
     bool trust_proxy;        /**< take the client IP from X-Forwarded-For (last hop); default false */
     char *admin_token_env;   /**< env var holding the admin bearer token; default "PARLEY_ADMIN_TOKEN" */
     struct {
@@ -119,6 +121,8 @@ typedef struct st_core_config_t {
         uint32_t retention_s;      /**< guest comments older than this lose their e-mail and visitor hash; default
                                         365 days, 0 = keep for ever */
         uint32_t sweep_interval_s; /**< how often the retention sweep runs, 1..86400, default 3600 */
+        uint32_t manage_ttl_s;     /**< life of a "manage my comments" link, 60..604800, default 86400 */
+        uint32_t mails_per_hour;   /**< "manage my comments" mails per address per hour, 1..1000, default 3 */
     } privacy;
     core_config_site_t sites[CORE_CONFIG_MAX_SITES];
     size_t num_sites; /**< >= 1 */

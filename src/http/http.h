@@ -118,6 +118,8 @@ void http_assets_embed_js(api_req_t *r);
  * thread.html is the JSON 404 not_found.
  */
 void http_assets_thread(api_req_t *r);
+/** GET|HEAD /privacy: the "manage my comments" page, account/privacy.html, as http_assets_page sends it. */
+void http_assets_privacy(api_req_t *r);
 /** GET|HEAD /demo: demo.html, the demo article (no-cache, ETag, a CSP that lets it frame /embed/thread); else 404. */
 void http_assets_demo(api_req_t *r);
 

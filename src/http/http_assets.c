@@ -430,6 +430,15 @@ void http_assets_page(api_req_t *r)
     send_asset(req, a, 200);
 }
 
+void http_assets_privacy(api_req_t *r)
+{
+    /* The link in the mail is ${public_url}/privacy#token=...: a short address for the page that also lives at
+     * /account/privacy. */
+    r->path_params[0] = h2o_iovec_init(H2O_STRLIT("privacy"));
+    r->num_path_params = 1;
+    http_assets_page(r);
+}
+
 void http_assets_file(api_req_t *r)
 {
     h2o_iovec_t name = r->path_params[0];

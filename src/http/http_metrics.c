@@ -125,9 +125,21 @@ void http_metrics_handle(api_req_t *r)
     OUTF(&o, "# TYPE parley_redis_reconnects_total counter\n");
     OUTF(&o, "parley_redis_reconnects_total %llu\n", (unsigned long long)atomic_load(&store_stats.reconnects));
     OUTF(&o, "# HELP parley_redis_call_seconds Time from sending a call to its last reply.\n");
-    OUTF(&o, "# TYPE parley_redis_call_seconds summary\n");
-    OUTF(&o, "parley_redis_call_seconds_sum %.6f\n", (double)atomic_load(&store_stats.latency_us_sum) / 1e6);
-    OUTF(&o, "parley_redis_call_seconds_count %llu\n", (unsigned long long)atomic_load(&store_stats.latency_count));
+    OUTF(&o, "# TYPE parley_redis_call_seconds histogram\n");
+    {
+        /* The count is the buckets' total, so the +Inf bucket and _count always agree within one scrape. */
+        uint64_t cum = 0;
+        for (size_t b = 0; b <= STORE_LATENCY_BUCKETS; ++b) {
+            cum += atomic_load_explicit(&store_stats.latency_buckets[b], memory_order_relaxed);
+            if (b < STORE_LATENCY_BUCKETS)
+                OUTF(&o, "parley_redis_call_seconds_bucket{le=\"%g\"} %llu\n", (double)store_latency_bounds_us[b] / 1e6,
+                     (unsigned long long)cum);
+            else
+                OUTF(&o, "parley_redis_call_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+        }
+        OUTF(&o, "parley_redis_call_seconds_sum %.6f\n", (double)atomic_load(&store_stats.latency_us_sum) / 1e6);
+        OUTF(&o, "parley_redis_call_seconds_count %llu\n", (unsigned long long)cum);
+    }
 
     OUTF(&o, "# HELP parley_mail_sent_total Mails the SMTP server accepted.\n");
     OUTF(&o, "# TYPE parley_mail_sent_total counter\n");

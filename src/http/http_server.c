@@ -51,7 +51,8 @@ struct st_http_server_t {
     const uint8_t *secret;
     size_t secret_len;
     h2o_globalconf_t globalconf;
-    h2o_access_log_filehandle_t *access_log;
+    h2o_logconf_t *access_log; /* the compiled access_log_format; NULL = no access log */
+    int access_log_fd;         /* stdout, or a file registered with core_log_file_open (reopened on SIGHUP) */
     SSL_CTX *ssl[CORE_CONFIG_MAX_LISTEN];
     size_t num_workers;
     int *fds; /* [worker * num_listen + listener] */
@@ -128,13 +129,38 @@ static SSL_CTX *make_ssl_ctx(const core_config_listen_t *l, char *errbuf, size_t
     return ctx;
 }
 
+/* The access log. Not h2o's own logger (h2o_access_log_register), whose file handle hides its descriptor: this one
+ * writes to a descriptor that core_log_reopen can swap under it on SIGHUP. The line itself is h2o's, from the same
+ * compiled format (h2o_log_request), one write(2) per request so lines from several workers never mix. */
+struct st_access_logger_t {
+    h2o_logger_t super;
+    h2o_logconf_t *conf;
+    int fd;
+};
+
+static void on_access_log(h2o_logger_t *self, h2o_req_t *req)
+{
+    struct st_access_logger_t *l = (struct st_access_logger_t *)self;
+    char buf[4096];
+    size_t len = sizeof(buf);
+    char *line = h2o_log_request(l->conf, req, &len, buf);
+    ssize_t w = write(l->fd, line, len);
+    (void)w;
+    if (line != buf)
+        free(line);
+}
+
 /* Everything a path needs besides its handler: security headers, metrics, the access log. */
 static void decorate_path(http_server_t *srv, h2o_pathconf_t *pc)
 {
     http_headers_register(pc);
     http_metrics_register(pc);
-    if (srv->access_log != NULL)
-        h2o_access_log_register(pc, srv->access_log);
+    if (srv->access_log != NULL) {
+        struct st_access_logger_t *l = (void *)h2o_create_logger(pc, sizeof(*l));
+        l->super.log_access = on_access_log;
+        l->conf = srv->access_log;
+        l->fd = srv->access_log_fd;
+    }
 }
 
 int http_server_create(http_server_t **out, const core_config_t *cfg, const store_target_t *target,
@@ -161,10 +187,19 @@ int http_server_create(http_server_t **out, const core_config_t *cfg, const stor
     h2o_hostconf_t *host = h2o_config_register_host(gc, h2o_iovec_init(H2O_STRLIT("default")), 65535);
 
     if (cfg->access_log != NULL && cfg->access_log[0] != '\0') {
-        const char *path = strcmp(cfg->access_log, "-") == 0 ? "/dev/stdout" : cfg->access_log;
-        srv->access_log = h2o_access_log_open_handle(path, cfg->access_log_format, H2O_LOGCONF_ESCAPE_APACHE);
-        if (srv->access_log == NULL) {
-            snprintf(errbuf, errlen, "access_log %s: cannot open", cfg->access_log);
+        /* h2o's default: Apache combined. */
+        const char *fmt = cfg->access_log_format != NULL
+                              ? cfg->access_log_format
+                              : "%h %l %u %t \"%r\" %s %b \"%{Referer}i\" \"%{User-agent}i\"";
+        char e[256] = "";
+        if ((srv->access_log = h2o_logconf_compile(fmt, H2O_LOGCONF_ESCAPE_APACHE, e)) == NULL) {
+            snprintf(errbuf, errlen, "access_log_format: %s", e);
+            goto Error;
+        }
+        if (strcmp(cfg->access_log, "-") == 0) {
+            srv->access_log_fd = STDOUT_FILENO;
+        } else if ((srv->access_log_fd = core_log_file_open(cfg->access_log, 0644, e, sizeof(e))) < 0) {
+            snprintf(errbuf, errlen, "access_log %s", e);
             goto Error;
         }
     }
@@ -342,9 +377,9 @@ void http_server_destroy(http_server_t *srv)
             SSL_CTX_free(srv->ssl[l]);
     h2o_config_dispose(&srv->globalconf);
     http_assets_dispose();
-    /* h2o_access_log_open_handle's own reference; the loggers released theirs with the config. */
+    /* The loggers only borrow the compiled format; the file is closed by core_log_close_files at exit. */
     if (srv->access_log != NULL)
-        h2o_mem_release_shared(srv->access_log);
+        h2o_logconf_dispose(srv->access_log);
     free(srv->fds);
     free(srv->workers);
     free(srv);

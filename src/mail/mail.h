@@ -179,6 +179,15 @@ int mail_template_reset(const char *from, const char *to, const char *username, 
 int mail_template_password_changed(const char *from, const char *to, const char *username, const char *lost_link,
                                    time_t now, char **out, size_t *out_len);
 
+/**
+ * "Your comments: download or delete them": MANAGE_LINK (an absolute URL) opens the page where the owner of TO
+ * downloads or deletes every comment made with that address, on SITE (a site id) or, when SITE is NULL, on every
+ * site; it works for TTL_S, deleting once. Same return and ownership as the account mails (CORE_ERR_INVALID for a
+ * link or site that is empty or holds a control character).
+ */
+int mail_template_privacy(const char *from, const char *to, const char *site, const char *manage_link, uint32_t ttl_s,
+                          time_t now, char **out, size_t *out_len);
+
 /* ---- the outbox: the mailer thread (mail_outbox.c) ---------------------------------------------------------- */
 
 /** Process-wide mail counters and queue gauges, read by /metrics. */

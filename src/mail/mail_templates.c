@@ -216,3 +216,25 @@ int mail_template_password_changed(const char *from, const char *to, const char 
                            username, lost_link);
     return render_free(from, to, fmt_alloc("%s", "Your password was changed"), text, NULL, now, out, out_len);
 }
+
+/* ---- privacy ------------------------------------------------------------------------------------------------ */
+
+int mail_template_privacy(const char *from, const char *to, const char *site, const char *manage_link, uint32_t ttl_s,
+                          time_t now, char **out, size_t *out_len)
+{
+    if (!is_one_line(manage_link) || (site != NULL && !is_one_line(site)))
+        return CORE_ERR_INVALID;
+    char ttl[32];
+    format_duration(ttl_s, ttl, sizeof(ttl));
+    /* Like the account mails, this goes to an address someone typed into a form: it says what was asked, and that
+     * doing nothing changes nothing. */
+    char *where = site != NULL ? fmt_alloc("on the site \"%s\"", site) : fmt_alloc("%s", "on this Parley server");
+    char *text = fmt_alloc("Someone, hopefully you, asked to see the comments made with this e-mail address %s.\n\n"
+                           "To download them all, or to delete them all, open this link:\n%s\n\n"
+                           "The link works for %s; deleting works once.\n\n"
+                           "If you did not ask for this, ignore this mail: nothing has changed.\n",
+                           where, manage_link, ttl);
+    free(where);
+    return render_free(from, to, fmt_alloc("%s", "Your comments: download or delete them"), text, NULL, now, out,
+                       out_len);
+}

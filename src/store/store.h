@@ -29,6 +29,8 @@ typedef struct st_store_target_t {
     char *password; /**< from redis.password_env, or NULL */
 } store_target_t;
 
+#define STORE_LATENCY_BUCKETS 10
+
 /** Process-wide counters, read by /metrics. */
 typedef struct st_store_stats_t {
     _Atomic uint64_t commands;       /**< commands sent */
@@ -37,7 +39,11 @@ typedef struct st_store_stats_t {
     _Atomic uint64_t reconnects;     /**< successful connects after the first */
     _Atomic uint64_t latency_us_sum; /**< sum of per-call latency, for the average */
     _Atomic uint64_t latency_count;
+    _Atomic uint64_t latency_buckets[STORE_LATENCY_BUCKETS + 1]; /**< calls per bucket (not cumulative); the last
+                                                                      one is above every bound */
 } store_stats_t;
+/** Upper bounds (microseconds) of the Redis call latency histogram, shown as parley_redis_call_seconds. */
+extern const uint64_t store_latency_bounds_us[STORE_LATENCY_BUCKETS];
 extern store_stats_t store_stats;
 
 /**
@@ -145,15 +151,16 @@ typedef void (*store_create_cb)(h2o_req_t *req, int err, store_create_result_t r
                                 void *data);
 /**
  * Stores comment ID (JSON, already complete) in THREAD with STATUS and indexes it (one Lua script), then adds it
- * to the site's moderation queue for STATUS (a second, pipelined command: the queue lives in the site's slot) and,
- * when USER (an account id) is not empty, to that account's USER_COMMENTS (a third). PUBLIC_JSON is the new
- * comment's public form without its closing brace (what lua/prelude.lua's public_json would render for JSON);
- * VISITOR the author's visitor hash (pending comments are counted per visitor).
+ * to the site's moderation queue for STATUS (a second, pipelined command: the queue lives in the site's slot), to
+ * the EMAIL_COMMENTS of EMAIL_HASH (the comment's `ehash`; a third, skipped when empty) and, when USER (an account
+ * id) is not empty, to that account's USER_COMMENTS (a fourth). PUBLIC_JSON is the new comment's public form without
+ * its closing brace (what lua/prelude.lua's public_json would render for JSON); VISITOR the author's visitor hash
+ * (pending comments are counted per visitor).
  */
 int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id, uint64_t parent,
                          const char *status, h2o_iovec_t json, h2o_iovec_t dupe_hash, h2o_iovec_t title,
-                         uint64_t created_ms, h2o_iovec_t user, h2o_iovec_t public_json, h2o_iovec_t visitor,
-                         store_create_cb cb, void *data);
+                         uint64_t created_ms, h2o_iovec_t email_hash, h2o_iovec_t user, h2o_iovec_t public_json,
+                         h2o_iovec_t visitor, store_create_cb cb, void *data);
 
 /** One page of a thread (see lua/comments_page.lua). All strings are pool copies. */
 typedef struct st_store_page_t {
@@ -330,6 +337,39 @@ int store_user_comments(store_t *store, h2o_req_t *req, h2o_iovec_t id, store_va
 int store_user_delete(store_t *store, h2o_req_t *req, h2o_iovec_t id, h2o_iovec_t name_lc, h2o_iovec_t email_lc,
                       store_values_cb cb, void *data);
 
+/* --- "manage my comments" (store_privacy.c): EMAIL_COMMENTS, PRIVACY_TOKEN --- */
+
+/**
+ * One round trip before a manage-my-comments mail: counts one request against the per-address mail limit
+ * (RATE "privacy-mail:<EMAIL_HASH>", one hour) and reads how many comments EMAIL_HASH has in its index.
+ * values[0] = {requests this hour, ms left in the window}, values[1] = SCARD of EMAIL_COMMENTS (an integer); the
+ * caller compares the count with its limit.
+ */
+int store_privacy_check(store_t *store, h2o_req_t *req, h2o_iovec_t email_hash, store_values_cb cb, void *data);
+/**
+ * Stores token TOKEN_HASH (SHA-256 hex of the token) for EMAIL_HASH and SITE ("" = every site), created NOW_MS,
+ * expiring after TTL_MS, and, when MSG is not empty, queues that mail in the same pipeline (store_outbox_add's
+ * fields). values[0] = HSET's reply, values[1] = PEXPIRE's, values[2] = the outbox entry id when a mail was queued.
+ */
+int store_privacy_token_put(store_t *store, h2o_req_t *req, h2o_iovec_t token_hash, h2o_iovec_t email_hash,
+                            h2o_iovec_t site, uint64_t now_ms, uint64_t ttl_ms, const char *mail_from, const char *rcpt,
+                            h2o_iovec_t msg, store_values_cb cb, void *data);
+/**
+ * Runs lua/privacy_token.lua: reads token TOKEN_HASH, and with TAKE deletes it in the same step. values[0] =
+ * {ehash, site, ms left} or an empty array when there is no live token.
+ */
+int store_privacy_token_get(store_t *store, h2o_req_t *req, h2o_iovec_t token_hash, bool take, store_values_cb cb,
+                            void *data);
+/** The comments in EMAIL_HASH's index, as store_user_comments gives them (entry, stored JSON or NIL, thread URL). */
+int store_privacy_comments(store_t *store, h2o_req_t *req, h2o_iovec_t email_hash, store_values_cb cb, void *data);
+/**
+ * After a deletion: removes ENTRIES ("site:url-hash:id") from EMAIL_HASH's index and EMAIL_HASH from the
+ * APPROVED_EMAILS of each of SITES (so a later comment is new to "first" moderation), in one pipeline. Bans stay.
+ */
+int store_privacy_forget(store_t *store, h2o_req_t *req, h2o_iovec_t email_hash, const h2o_iovec_t *entries,
+                         size_t num_entries, const h2o_iovec_t *sites, size_t num_sites, store_values_cb cb,
+                         void *data);
+
 /* --- the mail outbox (keys OUTBOX, OUTBOX_DELAY, OUTBOX_DEAD in store_keys.def) --- */
 
 /** Approximate cap of the outbox and dead-letter streams (XADD MAXLEN ~): a bound on Redis memory if the relay is
@@ -430,14 +470,17 @@ void store_sync_close(store_sync_t *s);
 /* --- retention (store_retention.c, lua/comment_scrub.lua) --- */
 
 /**
- * One sweep over every thread: guest comments created before CUTOFF_MS lose their e-mail, its keyed hash and the
- * visitor hash. *SCRUBBED counts the comments changed. 0, or CORE_ERR_UNAVAILABLE (Redis down or answered an error;
- * the next sweep goes on where nothing was done yet, since scrubbed comments are skipped).
+ * One sweep over every thread: guest comments created before CUTOFF_MS (0 = none) lose their e-mail, its keyed hash
+ * and the visitor hash, and leave the e-mail index (EMAIL_COMMENTS). Until EMAIL_INDEX_DONE is set, the sweep also
+ * adds every other comment with an e-mail hash to that index, and sets it at the end. *SCRUBBED counts the comments
+ * changed. 0, or CORE_ERR_UNAVAILABLE (Redis down or answered an error; the next sweep goes on where nothing was
+ * done yet, since scrubbed comments are skipped and index additions repeat harmlessly).
  */
 int store_sync_retention_sweep(store_sync_t *s, uint64_t cutoff_ms, uint64_t *scrubbed);
 /**
- * Starts the retention thread (its own store_sync connection) when privacy.retention_s is not 0: a sweep a minute
- * after the start (or after privacy.sweep_interval_s, if shorter), then every sweep_interval_s. Call after
+ * Starts the retention thread (its own store_sync connection): a sweep a minute after the start (or after
+ * privacy.sweep_interval_s, if shorter), then every sweep_interval_s. With privacy.retention_s 0 it only fills the
+ * e-mail index once. Call after
  * store_script_init, with the signals main.c takes by sigwait already blocked. 0 or CORE_ERR_UNAVAILABLE with a
  * message in ERRBUF. CFG and TARGET must outlive the thread.
  */

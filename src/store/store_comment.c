@@ -177,8 +177,8 @@ static void on_create_done(store_call_t *call, int err)
 
 int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id, uint64_t parent,
                          const char *status, h2o_iovec_t json, h2o_iovec_t dupe_hash, h2o_iovec_t title,
-                         uint64_t created_ms, h2o_iovec_t user, h2o_iovec_t public_json, h2o_iovec_t visitor,
-                         store_create_cb cb, void *data)
+                         uint64_t created_ms, h2o_iovec_t email_hash, h2o_iovec_t user, h2o_iovec_t public_json,
+                         h2o_iovec_t visitor, store_create_cb cb, void *data)
 {
     store_call_t *call = store_call_start(store, req, on_create_reply, on_create_done);
     if (call == NULL)
@@ -232,6 +232,21 @@ int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t
     const char *qargv[] = {"ZADD", q.base, screated, member};
     size_t qlens[] = {4, q.len, (size_t)lcr, mlen};
     store_call_command(call, 4, qargv, qlens);
+
+    /* Every comment is listed under its address's keyed hash, for "manage my comments" (api_privacy.c); written
+     * even if the script refuses, like the queue entry: readers skip entries whose comment is gone or has another
+     * (or, after retention, no) e-mail hash. */
+    if (email_hash.len != 0) {
+        h2o_iovec_t ek = store_key_build(pool, store_prefix(store), STORE_KEY_EMAIL_COMMENTS, 1, &email_hash);
+        size_t elen = thread->site.len + 1 + mlen;
+        char *entry = h2o_mem_alloc_pool(pool, elen + 1);
+        memcpy(entry, thread->site.base, thread->site.len);
+        entry[thread->site.len] = ':';
+        memcpy(entry + thread->site.len + 1, member, mlen);
+        const char *eargv[] = {"SADD", ek.base, entry};
+        size_t elens[] = {4, ek.len, elen};
+        store_call_command(call, 3, eargv, elens);
+    }
 
     /* A logged-in author's comments are listed under the account ("site:url-hash:id"), for export and deletion.
      * Like the queue entry, it is written even if the script refuses; readers skip entries without a comment. */

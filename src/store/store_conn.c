@@ -18,6 +18,9 @@
 #define BACKOFF_MAX_MS 5000
 
 store_stats_t store_stats;
+/* From a round trip on loopback (~100 us) to the default redis.timeout_ms. */
+const uint64_t store_latency_bounds_us[STORE_LATENCY_BUCKETS] = {100,   250,   500,    1000,    2500,
+                                                                 10000, 50000, 250000, 1000000, 2000000};
 
 struct st_store_t {
     h2o_evloop_t *loop;
@@ -236,7 +239,12 @@ static void finish(store_call_t *call, int err)
     call->finished = 1;
     if (h2o_timeout_is_linked(&call->timeout))
         h2o_timeout_unlink(&call->timeout);
-    store_stats.latency_us_sum += now_us() - call->started_us;
+    uint64_t us = now_us() - call->started_us;
+    size_t b = 0;
+    while (b < STORE_LATENCY_BUCKETS && us > store_latency_bounds_us[b])
+        ++b;
+    store_stats.latency_buckets[b]++;
+    store_stats.latency_us_sum += us;
     store_stats.latency_count++;
     /* Detach the guard before answering: sending the response may dispose the request (and its pool) at once. */
     if (call->guard != NULL) {

@@ -64,6 +64,7 @@ typedef enum {
     X(user_password)                                                                                                   \
     X(user_delete)                                                                                                     \
     X(comment_scrub)                                                                                                   \
+    X(privacy_token)                                                                                                   \
     X(login_fail)                                                                                                      \
     X(session_create)                                                                                                  \
     X(session_touch)                                                                                                   \
@@ -106,6 +107,13 @@ store_call_t *store_values_start(store_t *store, h2o_req_t *req, size_t cap, sto
 h2o_iovec_t store_num(h2o_mem_pool_t *pool, unsigned long long n);
 /** Queues the XADD of one mail to the outbox on CALL (fields as store_outbox_add documents). */
 void store_call_outbox_add(store_call_t *call, const char *envelope_from, const char *rcpt, h2o_iovec_t message);
+
+/**
+ * Reads a set of comment references "site:url-hash:id" (USER_COMMENTS, EMAIL_COMMENTS; at most 10,000 entries) and
+ * then each comment, in two round trips: values[3i] = the entry, values[3i+1] = the comment's stored JSON (NIL when
+ * it is gone), values[3i+2] = its thread's URL.
+ */
+int store_comment_refs_read(store_t *store, h2o_req_t *req, h2o_iovec_t set_key, store_values_cb cb, void *data);
 
 /** The configured key prefix of a store. */
 const char *store_prefix(store_t *store);

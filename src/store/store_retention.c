@@ -47,7 +47,7 @@ static void *retention_main(void *arg)
     uint64_t wait = ret.interval_s < 60 ? (uint64_t)ret.interval_s * 1000 : 60000;
     while (nap(wait)) {
         uint64_t now = now_ms(), scrubbed = 0;
-        uint64_t cutoff = now > ret.retention_ms ? now - ret.retention_ms : 0;
+        uint64_t cutoff = ret.retention_ms == 0 ? 0 : (now > ret.retention_ms ? now - ret.retention_ms : 0);
         if (store_sync_retention_sweep(ret.sync, cutoff, &scrubbed) != 0)
             core_log_warn("retention: the sweep stopped early (Redis unavailable); it runs again in %u s",
                           ret.interval_s);
@@ -61,8 +61,8 @@ static void *retention_main(void *arg)
 
 int store_retention_start(const core_config_t *cfg, const store_target_t *target, char *errbuf, size_t errlen)
 {
-    if (cfg->privacy.retention_s == 0)
-        return 0; /* keep for ever */
+    /* Even with retention off (0 = keep for ever) the thread runs: its first complete sweep fills the e-mail index
+     * for comments stored before it existed, and later sweeps then return at once. */
     ret.retention_ms = (uint64_t)cfg->privacy.retention_s * 1000;
     ret.interval_s = cfg->privacy.sweep_interval_s;
     atomic_store(&ret.stop, false);

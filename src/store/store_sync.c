@@ -31,6 +31,7 @@ struct st_store_sync_t {
     char *keys[3]; /* OUTBOX, OUTBOX_DELAY, OUTBOX_DEAD */
     size_t key_lens[3];
     char *comments_glob; /* COMMENTS with every part "*": a SCAN pattern for all threads' comment hashes */
+    char *prefix;        /* redis.prefix, for the keys the retention sweep builds */
     uint32_t backoff_ms;
     uint64_t next_try_ms;
     int has_group; /* XGROUP CREATE done on this connection */
@@ -255,6 +256,7 @@ store_sync_t *store_sync_open(const store_target_t *t, const char *prefix)
     h2o_iovec_t any[] = {h2o_iovec_init("*", 1), h2o_iovec_init("*", 1)};
     h2o_iovec_t glob = store_key_build(&pool, prefix, STORE_KEY_COMMENTS, 2, any);
     s->comments_glob = dup_n(glob.base, glob.len);
+    s->prefix = dup_n(prefix, strlen(prefix));
     h2o_mem_clear_pool(&pool);
     ensure_connected(s);
     return s;
@@ -269,6 +271,7 @@ void store_sync_close(store_sync_t *s)
     for (size_t i = 0; i < 3; ++i)
         free(s->keys[i]);
     free(s->comments_glob);
+    free(s->prefix);
     free(s);
 }
 
@@ -569,11 +572,74 @@ int store_sync_outbox_stats(store_sync_t *s, uint64_t *pending, uint64_t *delaye
     return rc;
 }
 
+/* Keeps the e-mail index (EMAIL_COMMENTS) in step with one comment_scrub.lua answer for the thread whose COMMENTS
+ * key is KEY: PAIRS holds {ehash, id, ...}; each becomes "site:url-hash:id" (the thread's hash tag gives site and
+ * url-hash) removed from (CMD "SREM") or added to ("SADD") the set of its ehash. 0 or CORE_ERR_UNAVAILABLE. */
+static int index_sync(store_sync_t *s, const redisReply *key, const redisReply *pairs, const char *cmd)
+{
+    const char *open = memchr(key->str, '{', key->len),
+               *close = open != NULL ? memchr(open, '}', key->len - (size_t)(open - key->str)) : NULL;
+    if (open == NULL || close == NULL || pairs->type != REDIS_REPLY_ARRAY)
+        return 0;
+    h2o_iovec_t tag = h2o_iovec_init(open + 1, (size_t)(close - open - 1));
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i + 1 < pairs->elements; i += 2) {
+        const redisReply *eh = pairs->element[i], *id = pairs->element[i + 1];
+        if (eh->type != REDIS_REPLY_STRING || id->type != REDIS_REPLY_STRING || eh->len == 0 || eh->len > 64 ||
+            id->len > 20)
+            continue;
+        char entry[256];
+        if (tag.len + 1 + id->len >= sizeof(entry))
+            continue;
+        memcpy(entry, tag.base, tag.len);
+        entry[tag.len] = ':';
+        memcpy(entry + tag.len + 1, id->str, id->len);
+        size_t elen = tag.len + 1 + id->len;
+        h2o_mem_pool_t pool;
+        h2o_mem_init_pool(&pool);
+        h2o_iovec_t part = h2o_iovec_init(eh->str, eh->len);
+        h2o_iovec_t k = store_key_build(&pool, s->prefix, STORE_KEY_EMAIL_COMMENTS, 1, &part);
+        const char *argv[] = {cmd, k.base, entry};
+        size_t lens[] = {4, k.len, elen};
+        redisReply *r = run(s, 3, argv, lens);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR)
+            rc = CORE_ERR_UNAVAILABLE;
+        if (r != NULL)
+            freeReplyObject(r);
+        h2o_mem_clear_pool(&pool);
+    }
+    return rc;
+}
+
 int store_sync_retention_sweep(store_sync_t *s, uint64_t cutoff_ms, uint64_t *scrubbed)
 {
     *scrubbed = 0;
     if (ensure_connected(s) != 0)
         return CORE_ERR_UNAVAILABLE;
+    /* Comments stored before the e-mail index existed are added to it by the first complete sweep. */
+    h2o_mem_pool_t pool;
+    h2o_mem_init_pool(&pool);
+    h2o_iovec_t done_key = store_key_build(&pool, s->prefix, STORE_KEY_EMAIL_INDEX_DONE, 0, NULL);
+    char done_buf[128];
+    size_t done_len = done_key.len < sizeof(done_buf) ? done_key.len : sizeof(done_buf) - 1;
+    memcpy(done_buf, done_key.base, done_len);
+    done_buf[done_len] = '\0';
+    h2o_mem_clear_pool(&pool);
+    bool backfill;
+    {
+        const char *argv[] = {"EXISTS", done_buf};
+        size_t lens[] = {6, done_len};
+        redisReply *r = run(s, 2, argv, lens);
+        if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
+            if (r != NULL)
+                freeReplyObject(r);
+            return CORE_ERR_UNAVAILABLE;
+        }
+        backfill = r->integer == 0;
+        freeReplyObject(r);
+    }
+    if (cutoff_ms == 0 && !backfill)
+        return 0; /* retention off and the index complete: nothing to do */
     char cursor[32] = "0", cutoff[24];
     int cl = snprintf(cutoff, sizeof(cutoff), "%llu", (unsigned long long)cutoff_ms);
     do {
@@ -596,12 +662,13 @@ int store_sync_retention_sweep(store_sync_t *s, uint64_t cutoff_ms, uint64_t *sc
             /* One thread at a time, 200 comments per script call, so Redis is never blocked for long. */
             char hc[32] = "0";
             do {
-                const char *a[] = {key->str, cutoff, hc, "200"};
-                size_t l[] = {key->len, (size_t)cl, strlen(hc), 3};
-                redisReply *x = run_script(s, STORE_SCRIPT_comment_scrub, 1, 3, a, l);
-                if (x == NULL || x->type != REDIS_REPLY_ARRAY || x->elements != 2 ||
+                const char *a[] = {key->str, cutoff, hc, "200", backfill ? "1" : "0"};
+                size_t l[] = {key->len, (size_t)cl, strlen(hc), 3, 1};
+                redisReply *x = run_script(s, STORE_SCRIPT_comment_scrub, 1, 4, a, l);
+                if (x == NULL || x->type != REDIS_REPLY_ARRAY || x->elements != 4 ||
                     x->element[0]->type != REDIS_REPLY_STRING || x->element[0]->len >= sizeof(hc) ||
-                    x->element[1]->type != REDIS_REPLY_INTEGER) {
+                    x->element[1]->type != REDIS_REPLY_INTEGER || index_sync(s, key, x->element[2], "SREM") != 0 ||
+                    (backfill && index_sync(s, key, x->element[3], "SADD") != 0)) {
                     if (x != NULL)
                         freeReplyObject(x);
                     freeReplyObject(r);
@@ -615,5 +682,13 @@ int store_sync_retention_sweep(store_sync_t *s, uint64_t cutoff_ms, uint64_t *sc
         }
         freeReplyObject(r);
     } while (strcmp(cursor, "0") != 0);
+    if (backfill) {
+        const char *argv[] = {"SET", done_buf, "1"};
+        size_t lens[] = {3, done_len, 1};
+        redisReply *r = run(s, 3, argv, lens);
+        if (r != NULL)
+            freeReplyObject(r);
+        core_log_info("retention: the e-mail index now holds the comments stored before it existed");
+    }
     return 0;
 }

@@ -301,18 +301,22 @@ static void on_user_entries(h2o_req_t *req, int err, const store_value_t *v, siz
     }
 }
 
-int store_user_comments(store_t *store, h2o_req_t *req, h2o_iovec_t id, store_values_cb cb, void *data)
+int store_comment_refs_read(store_t *store, h2o_req_t *req, h2o_iovec_t set_key, store_values_cb cb, void *data)
 {
     struct st_user_comments_t *u = h2o_mem_alloc_pool(&req->pool, sizeof(*u));
     *u = (struct st_user_comments_t){store, cb, data};
     store_call_t *call = store_values_start(store, req, 1, on_user_entries, u);
     if (call == NULL)
         return CORE_ERR_UNAVAILABLE;
-    h2o_iovec_t k = key1(store, &req->pool, STORE_KEY_USER_COMMENTS, id);
-    const char *argv[] = {"SMEMBERS", k.base};
-    size_t lens[] = {8, k.len};
+    const char *argv[] = {"SMEMBERS", set_key.base};
+    size_t lens[] = {8, set_key.len};
     store_call_command(call, 2, argv, lens);
     return 0;
+}
+
+int store_user_comments(store_t *store, h2o_req_t *req, h2o_iovec_t id, store_values_cb cb, void *data)
+{
+    return store_comment_refs_read(store, req, key1(store, &req->pool, STORE_KEY_USER_COMMENTS, id), cb, data);
 }
 
 int store_user_delete(store_t *store, h2o_req_t *req, h2o_iovec_t id, h2o_iovec_t name_lc, h2o_iovec_t email_lc,

@@ -84,6 +84,8 @@ static void check_all_defaults(const core_config_t *cfg)
     assert_string_equal(cfg->access_log, "-");
     assert_null(cfg->access_log_format);
     assert_string_equal(cfg->log_level, "info");
+    assert_string_equal(cfg->log_format, "text");
+    assert_string_equal(cfg->error_log, "");
     assert_false(cfg->trust_proxy);
     assert_string_equal(cfg->admin_token_env, "PARLEY_ADMIN_TOKEN");
     assert_string_equal(cfg->redis.url, "embedded");
@@ -93,6 +95,8 @@ static void check_all_defaults(const core_config_t *cfg)
     assert_null(cfg->smtp.url);
     assert_int_equal(cfg->privacy.retention_s, 365 * 86400);
     assert_int_equal(cfg->privacy.sweep_interval_s, 3600);
+    assert_int_equal(cfg->privacy.manage_ttl_s, 86400);
+    assert_int_equal(cfg->privacy.mails_per_hour, 3);
     assert_string_equal(cfg->smtp.from, "Parley <parley@localhost>");
     assert_null(cfg->smtp.username_env);
     assert_null(cfg->smtp.password_env);
@@ -471,6 +475,14 @@ static void test_enum(void **state)
     EXPECT_ERROR("log_level: verbose\n", "t.yaml:1: log_level: must be one of debug, info, warn, error");
     EXPECT_ERROR("log_level: INFO\n", "t.yaml:1: log_level: must be one of debug, info, warn, error");
     EXPECT_ERROR("log_level: ~\n", "t.yaml:1: log_level: must be one of");
+    core_config_t *cfg = LOAD_OK("log_format: json\nerror_log: /tmp/x.log\nprivacy:\n  manage_ttl_s: 60\n");
+    assert_string_equal(cfg->log_format, "json");
+    assert_string_equal(cfg->error_log, "/tmp/x.log");
+    assert_int_equal(cfg->privacy.manage_ttl_s, 60);
+    core_config_free(cfg);
+    EXPECT_ERROR("log_format: xml\n", "t.yaml:1: log_format: must be one of text, json");
+    EXPECT_ERROR("privacy:\n  manage_ttl_s: 59\n", "t.yaml:2: privacy.manage_ttl_s: must be an integer from 60");
+    EXPECT_ERROR("privacy:\n  mails_per_hour: 0\n", "t.yaml:2: privacy.mails_per_hour: must be an integer from 1");
 }
 
 static void test_empty_required_string(void **state)

@@ -13,8 +13,9 @@ const yamlValue = (v) => (Array.isArray(v) ? `[${v.map((x) => JSON.stringify(Str
 
 // ADMINS becomes accounts.admin_emails; ACCOUNTS (optional, an object of scalars and string arrays) adds or overrides
 // keys of that same accounts: section (argon2_memory_kib, free_failures, reserved_names ...). LIMITS (optional,
-// { class: [requests, window_s] }) and THREADS (optional) go to the harness's startParley as they are.
-async function startMailStack({ sites, admins = [], comments, env = {}, accounts = {}, limits, threads }) {
+// { class: [requests, window_s] }) and THREADS (optional) go to the harness's startParley as they are; EXTRA
+// (optional YAML text of other top-level sections, e.g. privacy:) is appended to the config.
+async function startMailStack({ sites, admins = [], comments, env = {}, accounts = {}, limits, threads, extra = '' }) {
   const redis = await h.startRedis();
   const sinkDir = h.tmpdir('sink');
   const sink = await sinkLib.start({ dir: sinkDir });
@@ -26,7 +27,7 @@ async function startMailStack({ sites, admins = [], comments, env = {}, accounts
   try {
     parley = await h.startParley({
       redisUrl: redis.url, comments, env, sites, limits, ...(threads !== undefined ? { threads } : {}),
-      extra: `smtp:\n  url: "smtp://127.0.0.1:${sink.port}"\n  from: "Parley <parley@example.com>"\n${acc}`,
+      extra: `smtp:\n  url: "smtp://127.0.0.1:${sink.port}"\n  from: "Parley <parley@example.com>"\n${acc}${extra}`,
     });
   } catch (e) {
     // parleyd did not come up (e.g. a config key it refuses): stop what was started, so nothing keeps the run alive.
