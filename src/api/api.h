@@ -212,6 +212,9 @@ void api_comments_get(api_req_t *r);
 void api_comments_feed(api_req_t *r);
 /** The keyed hash of a lower-cased e-mail used for bans and approvals (never published). */
 h2o_iovec_t api_email_hash(api_req_t *r, const char *email, size_t len);
+/** Trims a comment's BODY (*LEN bytes, both updated), checks its length (1-10,000 characters) and sets *HTML to its
+ * sanitised form (pool); replies 422 field "body" and returns -1 when it is empty or too long. */
+int api_comment_html_or_reply(api_req_t *r, const char **body, size_t *len, h2o_iovec_t *html);
 /** Reads the admin token from the environment (admin_token_env); call once at start-up. */
 void api_admin_init(const core_config_t *cfg);
 void api_admin_list(api_req_t *r);
@@ -220,6 +223,10 @@ void api_admin_thread(api_req_t *r);
 void api_admin_ban(api_req_t *r);
 void api_admin_dead_list(api_req_t *r);
 void api_admin_dead_retry(api_req_t *r);
+void api_admin_edit(api_req_t *r);
+void api_admin_bulk(api_req_t *r);
+void api_admin_search(api_req_t *r);
+void api_admin_unban(api_req_t *r);
 void api_avatar_get(api_req_t *r);
 void api_moderate_show(api_req_t *r);
 /* --- api_notify.c: reply notifications --- */

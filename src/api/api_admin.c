@@ -3,12 +3,23 @@
  * the value of the environment variable named by the config key admin_token_env. Of the latter only its SHA-256 is
  * kept in memory, compared in constant time; with the variable unset only admin sessions are accepted.
  *
- *   GET  /api/v1/admin/comments?site=&status=pending|spam|approved&cursor=&limit=   the queue, newest first
- *   POST /api/v1/admin/comments/{ref}/{approve|spam|delete} {site}                  ref = "<url-hash>:<id>"
- *   POST /api/v1/admin/threads/{lock|unlock} {site,url}
- *   POST /api/v1/admin/bans {site, email | visitor, duration_s}
+ *   GET   /api/v1/admin/comments?[site=…]&status=pending|spam|approved&cursor=&limit=   the queue, newest first
+ *   POST  /api/v1/admin/comments/{ref}/{approve|spam|delete} {site}                  ref = "<url-hash>:<id>"
+ *   POST  /api/v1/admin/comments/bulk {site, action, refs}                           the same for up to 100 refs
+ *   PATCH /api/v1/admin/comments/{ref} {site, body}                                  a moderator's edit
+ *   GET   /api/v1/admin/search?q=&in=all|author|text&[site=…]&[status=]&cursor=&limit=
+ *   POST  /api/v1/admin/threads/{lock|unlock} {site,url}
+ *   POST  /api/v1/admin/bans {site, email | visitor, duration_s}
+ *   POST  /api/v1/admin/bans/lift {site, email | visitor}
  *   GET  /api/v1/admin/mail/dead?cursor=&limit=                                     dead letters, newest first
  *   POST /api/v1/admin/mail/dead/{id}/retry                                         back into the outbox
+ *
+ * The queue and the search read several sites' queues at once (every site when no `site` is given, else the ones
+ * named, `site` repeated): one pipelined round trip reads the entries of every queue, they are merged newest first
+ * here, and a second round trip reads the comments and their threads' URL and title. The search is a bounded scan,
+ * not an index: it reads the newest SEARCH_SCAN (1000) entries of the chosen queues older than the cursor and
+ * matches the query, case-folded (libunistring), against the author's name and address or the text; its answer says
+ * how many comments it read (`scanned`) and gives a `next` cursor to search further back.
  *
  * Approving an author's comment records the e-mail as approved, which releases it from "first" moderation, and
  * approving a reply tells its parent's author when they asked for it (api_notify_reply). Queue
@@ -19,7 +30,10 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unicase.h>
+#include <unistr.h>
 #include "core/core_error.h"
+#include "core/core_html.h"
 #include "core/core_token.h"
 #include "core/core_url.h"
 #include "api/api.h"
@@ -90,94 +104,375 @@ static void admin_gate(api_req_t *r, admin_fn go)
     reply_denied(r, CORE_ERR_UNAUTHORIZED);
 }
 
-static bool is_status(h2o_iovec_t s)
+static uint64_t now_ms(void)
 {
-    return h2o_memis(s.base, s.len, H2O_STRLIT("pending")) || h2o_memis(s.base, s.len, H2O_STRLIT("spam")) ||
-           h2o_memis(s.base, s.len, H2O_STRLIT("approved"));
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* --- the queue --- */
+/* The admin view of stored comment C (changed in place): everything but the edit-token hash, which stays inside,
+ * plus its ref and site and its links counted again (an edit changes them). Admins see the e-mail and the visitor
+ * hash (to ban a visitor: a daily-keyed hash, never an IP). */
+static json_t *admin_view(json_t *c, h2o_iovec_t site, h2o_iovec_t member)
+{
+    json_object_del(c, "edit");
+    json_object_set_new(c, "ref", json_stringn(member.base, member.len));
+    json_object_set_new(c, "site", json_stringn(site.base, site.len));
+    const char *html = json_string_value(json_object_get(c, "html"));
+    size_t links = html != NULL ? core_html_count_sanitized_links(html, strlen(html)) : 0;
+    json_object_set_new(c, "links", json_integer((json_int_t)links));
+    return c;
+}
 
-struct st_list_t {
-    api_req_t *r;
-    h2o_iovec_t status;
+/* --- the queue and the search: the moderation queues of several sites (and statuses) merged, newest first --- */
+
+/* How many comments one search call reads at most: the newest this many of the queues searched. Each is one HGET
+ * in one pipelined round trip, plus a case-folded substring match of its name, address and text. */
+#define SEARCH_SCAN 1000
+
+static const char *const all_statuses[] = {"pending", "spam", "approved"};
+
+struct st_entry_t {
+    size_t site; /* index into st_scan_t.sites */
+    h2o_iovec_t member;
+    uint64_t score;
 };
 
-static void on_list(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+struct st_scan_t {
+    api_req_t *r;
+    h2o_iovec_t *sites;
+    size_t n_sites;
+    const char *const *statuses;
+    size_t n_statuses;
+    uint32_t per_queue; /* entries asked of each queue */
+    uint32_t limit;     /* the list's page size; the search's most matches */
+    bool search;
+    h2o_iovec_t needle; /* search: the case-folded query */
+    bool in_author, in_text;
+    struct st_entry_t *entries;
+    size_t n;  /* entries read */
+    bool more; /* older entries exist than those read */
+};
+
+/* The sites named by `site` parameters (each once), or every configured site when there is none; NULL after
+ * answering 404 unknown_site. */
+static h2o_iovec_t *sites_or_reply(api_req_t *r, size_t *n)
 {
-    struct st_list_t *l = data;
-    if (err != 0 || n < 1) {
-        api_reply_error(l->r, err != 0 ? err : CORE_ERR_UNAVAILABLE, NULL, NULL);
+    const core_config_t *cfg = r->env->cfg;
+    h2o_iovec_t *out = h2o_mem_alloc_pool(&r->req->pool, sizeof(*out) * cfg->num_sites);
+    size_t k = 0;
+    for (size_t i = 0; i < r->num_query; ++i) {
+        const api_param_t *p = &r->query[i];
+        if (!h2o_memis(p->name.base, p->name.len, H2O_STRLIT("site")))
+            continue;
+        const core_config_site_t *site = core_config_find_site(cfg, p->value.base, p->value.len);
+        if (site == NULL) {
+            api_reply_error(r, CORE_ERR_UNKNOWN_SITE, "site", NULL);
+            return NULL;
+        }
+        bool seen = false;
+        for (size_t j = 0; j < k && !seen; ++j)
+            seen = out[j].base == site->id;
+        if (!seen)
+            out[k++] = h2o_iovec_init(site->id, strlen(site->id));
+    }
+    if (k == 0)
+        for (; k < cfg->num_sites; ++k)
+            out[k] = h2o_iovec_init(cfg->sites[k].id, strlen(cfg->sites[k].id));
+    *n = k;
+    return out;
+}
+
+/* `cursor` (the `next` of the previous page: a time in ms) and `limit` (1-200, default 50); -1 after answering 422. */
+static int page_or_reply(api_req_t *r, uint64_t *before, uint32_t *limit)
+{
+    const api_param_t *cursor = api_query_get(r, "cursor"), *lim = api_query_get(r, "limit");
+    *before = 0;
+    if (cursor != NULL) {
+        char *end;
+        *before = strtoull(cursor->value.base, &end, 10);
+        if (cursor->value.len == 0 || *end != '\0' || !isdigit((unsigned char)cursor->value.base[0])) {
+            api_reply_error(r, CORE_ERR_INVALID, "cursor", "Use the `next` value of the previous page.");
+            return -1;
+        }
+    }
+    *limit = 50;
+    if (lim != NULL) {
+        char *end;
+        unsigned long l = strtoul(lim->value.base, &end, 10);
+        if (lim->value.len == 0 || *end != '\0' || l < 1 || l > 200) {
+            api_reply_error(r, CORE_ERR_INVALID, "limit", "The page size must be from 1 to 200.");
+            return -1;
+        }
+        *limit = (uint32_t)l;
+    }
+    return 0;
+}
+
+/* Newest first; ties in a fixed order, so a page is the same whichever queue answered first. */
+static int cmp_entry(const void *x, const void *y)
+{
+    const struct st_entry_t *a = x, *b = y;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    if (a->site != b->site)
+        return a->site < b->site ? -1 : 1;
+    size_t n = a->member.len < b->member.len ? a->member.len : b->member.len;
+    int c = memcmp(a->member.base, b->member.base, n);
+    return c != 0 ? c : (a->member.len < b->member.len ? -1 : a->member.len > b->member.len);
+}
+
+/* Whether the case-folded S (LEN bytes of UTF-8) contains NEEDLE (case-folded). */
+static bool has_folded(const char *s, size_t len, h2o_iovec_t needle)
+{
+    size_t n = 0;
+    uint8_t *f = u8_casefold((const uint8_t *)s, len, NULL, NULL, NULL, &n);
+    if (f == NULL)
+        return false;
+    bool hit = memmem(f, n, needle.base, needle.len) != NULL;
+    free(f);
+    return hit;
+}
+
+static bool has_field(json_t *c, const char *key, h2o_iovec_t needle)
+{
+    json_t *v = json_object_get(c, key);
+    return json_is_string(v) && has_folded(json_string_value(v), json_string_length(v), needle);
+}
+
+static bool is_match(struct st_scan_t *s, json_t *c)
+{
+    if (s->in_author && (has_field(c, "author", s->needle) || has_field(c, "email", s->needle)))
+        return true;
+    return s->in_text && has_field(c, "body", s->needle);
+}
+
+static json_t *cursor_json(uint64_t score)
+{
+    char buf[24];
+    snprintf(buf, sizeof(buf), "%llu", (unsigned long long)score);
+    return json_string(buf);
+}
+
+static void on_fetched(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+{
+    struct st_scan_t *s = data;
+    if (err != 0 || n < 2 * s->n) {
+        api_reply_error(s->r, err != 0 ? err : CORE_ERR_UNAVAILABLE, NULL, NULL);
         return;
     }
     json_t *items = json_array();
-    size_t entries = (n - 1) / 3;
-    for (size_t i = 0; i < entries; ++i) {
-        const store_value_t *member = &v[3 * i], *json = &v[3 * i + 1], *url = &v[3 * i + 2];
-        if (json->type != STORE_STR)
-            continue;
-        json_t *c = json_loadb(json->str.base, json->str.len, 0, NULL);
+    uint64_t now = now_ms();
+    size_t examined = s->n;
+    bool cut = false;
+    for (size_t i = 0; i < s->n; ++i) {
+        const store_value_t *cj = &v[2 * i], *th = &v[2 * i + 1];
+        json_t *c = cj->type == STORE_STR ? json_loadb(cj->str.base, cj->str.len, 0, NULL) : NULL;
         const char *st = c != NULL ? json_string_value(json_object_get(c, "status")) : NULL;
-        if (st == NULL || !h2o_memis(st, strlen(st), l->status.base, l->status.len)) {
+        /* A queue entry is checked against its comment: a stale entry (the comment moved on) never shows a wrong
+         * status, and a search never shows a deleted comment. */
+        bool keep =
+            st != NULL && (s->search ? strcmp(st, "deleted") != 0 && is_match(s, c) : strcmp(st, s->statuses[0]) == 0);
+        if (!keep) {
             json_decref(c);
-            continue; /* stale queue entry */
+            continue;
         }
-        /* Admins see the e-mail and the visitor hash (to ban a visitor: a daily-keyed hash, never an IP); the
-         * edit-token hash stays inside. */
-        json_object_del(c, "edit");
-        json_object_set_new(c, "ref", json_stringn(member->str.base, member->str.len));
-        json_object_set_new(c, "thread", json_stringn(url->str.base, url->str.len));
+        const struct st_entry_t *e = &s->entries[i];
+        admin_view(c, s->sites[e->site], e->member);
+        bool has_thread = th->type == STORE_ARR && th->num_items == 3;
+        const store_value_t *url = has_thread ? &th->items[0] : NULL, *title = has_thread ? &th->items[1] : NULL;
+        const store_value_t *locked = has_thread ? &th->items[2] : NULL;
+        json_object_set_new(c, "locked",
+                            json_boolean(locked != NULL && locked->type == STORE_STR &&
+                                         h2o_memis(locked->str.base, locked->str.len, H2O_STRLIT("1"))));
+        json_object_set_new(c, "thread",
+                            url != NULL && url->type == STORE_STR ? json_stringn(url->str.base, url->str.len)
+                                                                  : json_string(""));
+        json_object_set_new(c, "title",
+                            title != NULL && title->type == STORE_STR ? json_stringn(title->str.base, title->str.len)
+                                                                      : json_string(""));
+        uint64_t created = (uint64_t)json_integer_value(json_object_get(c, "created"));
+        json_object_set_new(c, "age_s", json_integer(now > created ? (json_int_t)((now - created) / 1000) : 0));
         json_array_append_new(items, c);
+        if (s->search && json_array_size(items) == s->limit) {
+            examined = i + 1;
+            cut = examined < s->n || s->more;
+            break;
+        }
     }
-    const store_value_t *last = &v[n - 1];
-    json_t *next = entries > 0 && last->type == STORE_STR && last->str.len > 0
-                       ? json_stringn(last->str.base, last->str.len)
-                       : json_null();
-    api_reply_json(l->r, 200, json_pack("{s:o,s:o}", "items", items, "next", next));
+    json_t *next = json_null();
+    if (cut)
+        next = cursor_json(s->entries[examined - 1].score);
+    else if (s->more && s->n > 0)
+        next = cursor_json(s->entries[s->n - 1].score);
+    json_t *out = json_pack("{s:o,s:o}", "items", items, "next", next);
+    if (s->search) {
+        json_object_set_new(out, "scanned", json_integer((json_int_t)examined));
+    } else {
+        /* The configured sites, for the console's site filter. */
+        json_t *sites = json_array();
+        const core_config_t *cfg = s->r->env->cfg;
+        for (size_t i = 0; i < cfg->num_sites; ++i)
+            json_array_append_new(sites, json_string(cfg->sites[i].id));
+        json_object_set_new(out, "sites", sites);
+    }
+    api_reply_json(s->r, 200, out);
+}
+
+static void on_scanned(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+{
+    struct st_scan_t *s = data;
+    if (err != 0 || n < s->n_sites * s->n_statuses) {
+        api_reply_error(s->r, err != 0 ? err : CORE_ERR_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < n; ++i)
+        if (v[i].type == STORE_ARR)
+            total += v[i].num_items / 2;
+    s->entries = h2o_mem_alloc_pool(&req->pool, sizeof(*s->entries) * (total != 0 ? total : 1));
+    size_t k = 0;
+    for (size_t i = 0; i < n; ++i) {
+        if (v[i].type != STORE_ARR)
+            continue;
+        size_t pairs = v[i].num_items / 2;
+        if (pairs >= s->per_queue)
+            s->more = true; /* this queue may hold older entries */
+        for (size_t j = 0; j < pairs; ++j) {
+            const store_value_t *m = &v[i].items[2 * j], *score = &v[i].items[2 * j + 1];
+            if (m->type != STORE_STR || score->type != STORE_STR)
+                continue;
+            s->entries[k].site = i / s->n_statuses;
+            s->entries[k].member = m->str;
+            s->entries[k].score = store_parse_u64(score->str.base, score->str.len);
+            ++k;
+        }
+    }
+    qsort(s->entries, k, sizeof(*s->entries), cmp_entry);
+    size_t keep = s->search ? SEARCH_SCAN : s->limit;
+    if (k > keep) {
+        s->more = true;
+        k = keep;
+    }
+    s->n = k;
+    if (k == 0) {
+        on_fetched(req, 0, NULL, 0, s); /* nothing to read */
+        return;
+    }
+    store_modq_item_t *items = h2o_mem_alloc_pool(&req->pool, sizeof(*items) * k);
+    for (size_t i = 0; i < k; ++i) {
+        items[i].site = s->sites[s->entries[i].site];
+        items[i].member = s->entries[i].member;
+    }
+    err = store_modq_fetch(s->r->env->store, req, items, k, on_fetched, s);
+    if (err != 0)
+        api_reply_error(s->r, err, NULL, NULL);
+}
+
+static void scan_start(struct st_scan_t *s, uint64_t before)
+{
+    int err = store_modq_scan(s->r->env->store, s->r->req, s->sites, s->n_sites, s->statuses, s->n_statuses, before,
+                              s->per_queue, on_scanned, s);
+    if (err != 0)
+        api_reply_error(s->r, err, NULL, NULL);
+}
+
+/* The status named by `status` (one of all_statuses), DEF when absent; NULL after answering 422. */
+static const char *const *status_or_reply(api_req_t *r, const char *const *def)
+{
+    const api_param_t *status = api_query_get(r, "status");
+    if (status == NULL)
+        return def;
+    for (size_t i = 0; i < 3; ++i)
+        if (h2o_memis(status->value.base, status->value.len, all_statuses[i], strlen(all_statuses[i])))
+            return &all_statuses[i];
+    api_reply_error(r, CORE_ERR_INVALID, "status", "Give status pending, spam or approved.");
+    return NULL;
+}
+
+static struct st_scan_t *scan_new(api_req_t *r)
+{
+    struct st_scan_t *s = h2o_mem_alloc_pool(&r->req->pool, sizeof(*s));
+    memset(s, 0, sizeof(*s));
+    s->r = r;
+    return s;
 }
 
 static void list_go(api_req_t *r)
 {
-    const api_param_t *site = api_query_get(r, "site"), *status = api_query_get(r, "status");
-    const api_param_t *cursor = api_query_get(r, "cursor"), *limit = api_query_get(r, "limit");
-    if (api_site_or_reply(r, site ? site->value.base : NULL, site ? site->value.len : 0) == NULL)
+    struct st_scan_t *s = scan_new(r);
+    uint64_t before;
+    if ((s->sites = sites_or_reply(r, &s->n_sites)) == NULL ||
+        (s->statuses = status_or_reply(r, &all_statuses[0])) == NULL || page_or_reply(r, &before, &s->limit) != 0)
         return;
-    struct st_list_t *l = h2o_mem_alloc_pool(&r->req->pool, sizeof(*l));
-    l->r = r;
-    l->status = status != NULL ? status->value : h2o_iovec_init(H2O_STRLIT("pending"));
-    if (!is_status(l->status)) {
-        api_reply_error(r, CORE_ERR_INVALID, "status", "Give status pending, spam or approved.");
-        return;
-    }
-    unsigned long long before = 0;
-    if (cursor != NULL) {
-        char *end;
-        before = strtoull(cursor->value.base, &end, 10);
-        if (cursor->value.len == 0 || *end != '\0' || !isdigit((unsigned char)cursor->value.base[0])) {
-            api_reply_error(r, CORE_ERR_INVALID, "cursor", "Use the `next` value of the previous page.");
-            return;
-        }
-    }
-    unsigned long lim = 50;
-    if (limit != NULL) {
-        char *end;
-        lim = strtoul(limit->value.base, &end, 10);
-        if (limit->value.len == 0 || *end != '\0' || lim < 1 || lim > 200) {
-            api_reply_error(r, CORE_ERR_INVALID, "limit", "The page size must be from 1 to 200.");
-            return;
-        }
-    }
-    int err = store_modq_list(r->env->store, r->req, h2o_iovec_init(r->site->id, strlen(r->site->id)),
-                              h2o_strdup(&r->req->pool, l->status.base, l->status.len).base, before, (uint32_t)lim,
-                              on_list, l);
-    if (err != 0)
-        api_reply_error(r, err, NULL, NULL);
+    s->n_statuses = 1;
+    s->per_queue = s->limit;
+    scan_start(s, before);
 }
 
-/* --- one comment --- */
+static void search_go(api_req_t *r)
+{
+    struct st_scan_t *s = scan_new(r);
+    uint64_t before;
+    const api_param_t *q = api_query_get(r, "q"), *in = api_query_get(r, "in");
+    if ((s->sites = sites_or_reply(r, &s->n_sites)) == NULL)
+        return;
+    s->statuses = status_or_reply(r, NULL);
+    if (s->statuses == NULL && api_query_get(r, "status") != NULL)
+        return;
+    s->n_statuses = s->statuses != NULL ? 1 : 3;
+    if (s->statuses == NULL)
+        s->statuses = all_statuses;
+    if (page_or_reply(r, &before, &s->limit) != 0)
+        return;
+    if (in == NULL || h2o_memis(in->value.base, in->value.len, H2O_STRLIT("all"))) {
+        s->in_author = s->in_text = true;
+    } else if (h2o_memis(in->value.base, in->value.len, H2O_STRLIT("author"))) {
+        s->in_author = true;
+    } else if (h2o_memis(in->value.base, in->value.len, H2O_STRLIT("text"))) {
+        s->in_text = true;
+    } else {
+        api_reply_error(r, CORE_ERR_INVALID, "in", "Search in all, author or text.");
+        return;
+    }
+    const char *text = q != NULL ? q->value.base : NULL;
+    size_t len = q != NULL ? q->value.len : 0;
+    while (len > 0 && isspace((unsigned char)*text))
+        ++text, --len;
+    while (len > 0 && isspace((unsigned char)text[len - 1]))
+        --len;
+    size_t folded_len = 0;
+    uint8_t *folded =
+        len > 0 && len <= 200 && memchr(text, '\0', len) == NULL && u8_check((const uint8_t *)text, len) == NULL
+            ? u8_casefold((const uint8_t *)text, len, NULL, NULL, NULL, &folded_len)
+            : NULL;
+    if (folded == NULL || folded_len == 0) {
+        free(folded);
+        api_reply_error(r, CORE_ERR_INVALID, "q", "Search for 1 to 200 bytes of text.");
+        return;
+    }
+    s->needle = h2o_strdup(&r->req->pool, (const char *)folded, folded_len);
+    free(folded);
+    s->search = true;
+    /* Every queue could hold the newest SEARCH_SCAN comments. */
+    s->per_queue = SEARCH_SCAN;
+    scan_start(s, before);
+}
+
+/* --- one comment, or many --- */
+
+struct st_bulk_t {
+    api_req_t *r;
+    store_update_action_t action;
+    json_t *refs; /* the body's array of refs (the body lives as long as the request) */
+    size_t next;  /* index of the next ref to act on */
+    json_t *results;
+};
 
 struct st_act_t {
     api_req_t *r;
+    struct st_bulk_t *bulk; /* NULL: one act, answered by itself */
     store_share_ref_t thread;
     h2o_iovec_t member;
     uint64_t id;
@@ -185,34 +480,52 @@ struct st_act_t {
     bool now_visible; /* this act approved a comment that was not approved */
 };
 
-static void reply_act(struct st_act_t *a)
+static void bulk_step(struct st_bulk_t *b);
+
+/* The end of one act: its answer, or (in a bulk call) its result and the next act. */
+static void act_done(struct st_act_t *a, int err, const char *message)
 {
-    json_t *c = a->after;
+    if (a->bulk == NULL) {
+        if (err != 0) {
+            api_reply_error(a->r, err, err == CORE_ERR_NOT_FOUND ? "ref" : NULL, message);
+            return;
+        }
+        json_t *c = a->after;
+        a->after = NULL;
+        admin_view(c, a->thread.site, a->member);
+        api_reply_json(a->r, 200, json_pack("{s:o}", "comment", c));
+        return;
+    }
+    json_t *res;
+    if (err != 0)
+        res = json_pack("{s:s%,s:b,s:{s:s,s:s}}", "ref", a->member.base, a->member.len, "ok", 0, "error", "code",
+                        core_error_code(err), "message", message != NULL ? message : core_error_message(err));
+    else
+        res = json_pack("{s:s%,s:b,s:O}", "ref", a->member.base, a->member.len, "ok", 1, "status",
+                        json_object_get(a->after, "status"));
+    json_decref(a->after);
     a->after = NULL;
-    json_object_del(c, "edit");
-    json_object_set_new(c, "ref", json_stringn(a->member.base, a->member.len));
-    api_reply_json(a->r, 200, json_pack("{s:o}", "comment", c));
+    json_array_append_new(a->bulk->results, res);
+    bulk_step(a->bulk);
 }
 
 static void on_notified(api_req_t *r, void *data)
 {
-    reply_act(data);
+    act_done(data, 0, NULL);
 }
 
 static void on_moved(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
 {
     struct st_act_t *a = data;
     if (err != 0) {
-        json_decref(a->after);
-        a->after = NULL;
-        api_reply_error(a->r, err, NULL, NULL);
+        act_done(a, err, NULL);
         return;
     }
     /* A reply that just became visible is told to its parent's author (api_notify.c). The answer waits for the mail
      * to be queued, as every notice of a comment does: a store call cannot outlive its request. */
     if (a->now_visible && api_notify_reply(a->r, &a->thread, a->after, on_notified, a) == 0)
         return;
-    reply_act(a);
+    act_done(a, 0, NULL);
 }
 
 static void on_act_dispose(void *p)
@@ -226,21 +539,21 @@ static void on_updated(h2o_req_t *req, int err, const store_value_t *v, size_t n
     struct st_act_t *a = data;
     api_req_t *r = a->r;
     if (err != 0 || n < 1 || v[0].type != STORE_ARR || v[0].num_items != 6) {
-        api_reply_error(r, err != 0 ? err : CORE_ERR_UNAVAILABLE, NULL, NULL);
+        act_done(a, err != 0 ? err : CORE_ERR_UNAVAILABLE, NULL);
         return;
     }
     const store_value_t *res = v[0].items;
     if (h2o_memis(res[0].str.base, res[0].str.len, H2O_STRLIT("missing"))) {
-        api_reply_error(r, CORE_ERR_NOT_FOUND, "ref", "No comment with that reference.");
-        return;
-    }
-    a->after = json_loadb(res[4].str.base, res[4].str.len, 0, NULL);
-    if (a->after == NULL) {
-        api_reply_error(r, CORE_ERR_INTERNAL, NULL, NULL);
+        act_done(a, CORE_ERR_NOT_FOUND, "No comment with that reference.");
         return;
     }
     struct st_act_t **holder = h2o_mem_alloc_shared(&req->pool, sizeof(*holder), on_act_dispose);
     *holder = a;
+    a->after = json_loadb(res[4].str.base, res[4].str.len, 0, NULL);
+    if (a->after == NULL) {
+        act_done(a, CORE_ERR_INTERNAL, NULL);
+        return;
+    }
     bool approved = h2o_memis(res[2].str.base, res[2].str.len, H2O_STRLIT("approved"));
     a->now_visible = approved && h2o_memis(res[0].str.base, res[0].str.len, H2O_STRLIT("ok"));
     err = store_modq_move(r->env->store, req, a->thread.site, a->member,
@@ -249,12 +562,13 @@ static void on_updated(h2o_req_t *req, int err, const store_value_t *v, size_t n
                           (uint64_t)json_integer_value(json_object_get(a->after, "created")),
                           approved ? res[3].str : h2o_iovec_init(NULL, 0), on_moved, a);
     if (err != 0)
-        api_reply_error(r, err, NULL, NULL);
+        act_done(a, err, NULL);
 }
 
 /* Parses "<32 hex>:<id>" into A. */
 static int parse_ref(h2o_iovec_t ref, struct st_act_t *a)
 {
+    a->member = ref;
     if (ref.len < 34 || ref.len > 45 || ref.base[32] != ':')
         return -1;
     for (size_t i = 0; i < 32; ++i)
@@ -270,46 +584,165 @@ static int parse_ref(h2o_iovec_t ref, struct st_act_t *a)
         return -1;
     a->id = id;
     a->thread.url_hash = h2o_iovec_init(ref.base, 32);
-    a->member = ref;
     return 0;
 }
 
-static void act_go(api_req_t *r)
+/* A new act on REF in the request's site (r->site); NULL after answering (or, in a bulk call, recording) 404. */
+static struct st_act_t *act_new(api_req_t *r, struct st_bulk_t *bulk, h2o_iovec_t ref)
 {
-    static const char *const keys[] = {"site", NULL};
+    struct st_act_t *a = h2o_mem_alloc_pool(&r->req->pool, sizeof(*a));
+    memset(a, 0, sizeof(*a));
+    a->r = r;
+    a->bulk = bulk;
+    a->thread.site = h2o_iovec_init(r->site->id, strlen(r->site->id));
+    a->thread.canonical = h2o_iovec_init("", 0);
+    if (parse_ref(ref, a) != 0) {
+        act_done(a, CORE_ERR_NOT_FOUND, "No comment with that reference.");
+        return NULL;
+    }
+    return a;
+}
+
+static void act_start(struct st_act_t *a, store_update_action_t action)
+{
+    int err = store_comment_update(a->r->env->store, a->r->req, &a->thread, a->id, action, h2o_iovec_init(NULL, 0), 0,
+                                   h2o_iovec_init(NULL, 0), h2o_iovec_init(NULL, 0), NULL, on_updated, a);
+    if (err != 0)
+        act_done(a, err, NULL);
+}
+
+static int parse_action(h2o_iovec_t act, store_update_action_t *action)
+{
+    if (h2o_memis(act.base, act.len, H2O_STRLIT("approve")))
+        *action = STORE_UPDATE_APPROVE;
+    else if (h2o_memis(act.base, act.len, H2O_STRLIT("spam")))
+        *action = STORE_UPDATE_SPAM;
+    else if (h2o_memis(act.base, act.len, H2O_STRLIT("delete")))
+        *action = STORE_UPDATE_DELETE;
+    else
+        return -1;
+    return 0;
+}
+
+/* The body's `site` (and no key outside KEYS); false after answering. */
+static bool body_site_or_reply(api_req_t *r, const char *const *keys)
+{
     core_json_err_t jerr;
     const char *site;
     size_t site_len;
     if (core_json_only_keys(r->body, keys, &jerr) != 0 ||
         core_json_get_string(r->body, "site", true, 64, &site, &site_len, &jerr) != 0) {
         api_reply_json_error(r, &jerr);
-        return;
+        return false;
     }
-    if (api_site_or_reply(r, site, site_len) == NULL)
+    return api_site_or_reply(r, site, site_len) != NULL;
+}
+
+static void act_go(api_req_t *r)
+{
+    static const char *const keys[] = {"site", NULL};
+    if (!body_site_or_reply(r, keys))
         return;
-    struct st_act_t *a = h2o_mem_alloc_pool(&r->req->pool, sizeof(*a));
-    memset(a, 0, sizeof(*a));
-    a->r = r;
-    if (parse_ref(r->path_params[0], a) != 0) {
-        api_reply_error(r, CORE_ERR_NOT_FOUND, "ref", "No comment with that reference.");
-        return;
-    }
-    a->thread.site = h2o_iovec_init(r->site->id, strlen(r->site->id));
-    a->thread.canonical = h2o_iovec_init("", 0);
-    h2o_iovec_t act = r->path_params[1];
     store_update_action_t action;
-    if (h2o_memis(act.base, act.len, H2O_STRLIT("approve")))
-        action = STORE_UPDATE_APPROVE;
-    else if (h2o_memis(act.base, act.len, H2O_STRLIT("spam")))
-        action = STORE_UPDATE_SPAM;
-    else if (h2o_memis(act.base, act.len, H2O_STRLIT("delete")))
-        action = STORE_UPDATE_DELETE;
-    else {
+    if (parse_action(r->path_params[1], &action) != 0) {
         api_reply_error(r, CORE_ERR_NOT_FOUND, NULL, "Moderate with approve, spam or delete.");
         return;
     }
-    int err = store_comment_update(r->env->store, r->req, &a->thread, a->id, action, h2o_iovec_init(NULL, 0), 0,
-                                   h2o_iovec_init(NULL, 0), h2o_iovec_init(NULL, 0), NULL, on_updated, a);
+    struct st_act_t *a = act_new(r, NULL, r->path_params[0]);
+    if (a != NULL)
+        act_start(a, action);
+}
+
+static void bulk_step(struct st_bulk_t *b)
+{
+    if (b->next == json_array_size(b->refs)) {
+        api_reply_json(b->r, 200, json_pack("{s:O}", "results", b->results));
+        return;
+    }
+    json_t *ref = json_array_get(b->refs, b->next++);
+    struct st_act_t *a = act_new(b->r, b, h2o_iovec_init(json_string_value(ref), json_string_length(ref)));
+    if (a != NULL)
+        act_start(a, b->action);
+}
+
+static void on_bulk_dispose(void *p)
+{
+    json_decref(((struct st_bulk_t *)p)->results);
+}
+
+/* POST /api/v1/admin/comments/bulk {site, action, refs: [1 to 100 refs]}: the acts one after the other (each as the
+ * single call does it), answered with one result per ref in order. A ref that fails does not stop the others. */
+static void bulk_go(api_req_t *r)
+{
+    static const char *const keys[] = {"site", "action", "refs", NULL};
+    if (!body_site_or_reply(r, keys))
+        return;
+    core_json_err_t jerr;
+    const char *action;
+    size_t action_len;
+    if (core_json_get_string(r->body, "action", true, 16, &action, &action_len, &jerr) != 0) {
+        api_reply_json_error(r, &jerr);
+        return;
+    }
+    struct st_bulk_t *b = h2o_mem_alloc_shared(&r->req->pool, sizeof(*b), on_bulk_dispose);
+    memset(b, 0, sizeof(*b));
+    b->r = r;
+    b->results = json_array();
+    if (parse_action(h2o_iovec_init(action, action_len), &b->action) != 0) {
+        api_reply_error(r, CORE_ERR_INVALID, "action", "Give action approve, spam or delete.");
+        return;
+    }
+    b->refs = json_object_get(r->body, "refs");
+    bool ok = json_is_array(b->refs) && json_array_size(b->refs) >= 1 && json_array_size(b->refs) <= 100;
+    for (size_t i = 0; ok && i < json_array_size(b->refs); ++i)
+        ok = json_is_string(json_array_get(b->refs, i)) && json_string_length(json_array_get(b->refs, i)) <= 64;
+    if (!ok) {
+        api_reply_error(r, CORE_ERR_INVALID, "refs", "Give refs as a list of 1 to 100 comment references.");
+        return;
+    }
+    bulk_step(b);
+}
+
+/* PATCH /api/v1/admin/comments/{ref} {site, body}: a moderator's edit. The text goes through the same sanitiser as
+ * every comment and is marked edited; the status stays what it is (an admin's edit never sends a comment back to the
+ * queue, nor releases it). */
+
+static void on_edited(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+{
+    struct st_act_t *a = data;
+    if (err != 0 || n < 1 || v[0].type != STORE_ARR || v[0].num_items != 6) {
+        act_done(a, err != 0 ? err : CORE_ERR_UNAVAILABLE, NULL);
+        return;
+    }
+    const store_value_t *res = v[0].items;
+    if (!h2o_memis(res[0].str.base, res[0].str.len, H2O_STRLIT("ok"))) {
+        act_done(a, CORE_ERR_NOT_FOUND, "No comment with that reference (a deleted comment cannot be edited).");
+        return;
+    }
+    struct st_act_t **holder = h2o_mem_alloc_shared(&req->pool, sizeof(*holder), on_act_dispose);
+    *holder = a;
+    a->after = json_loadb(res[4].str.base, res[4].str.len, 0, NULL);
+    act_done(a, a->after != NULL ? 0 : CORE_ERR_INTERNAL, NULL);
+}
+
+static void edit_go(api_req_t *r)
+{
+    static const char *const keys[] = {"site", "body", NULL};
+    if (!body_site_or_reply(r, keys))
+        return;
+    core_json_err_t jerr;
+    const char *body;
+    size_t len;
+    if (core_json_get_string(r->body, "body", true, 0, &body, &len, &jerr) != 0) {
+        api_reply_json_error(r, &jerr);
+        return;
+    }
+    struct st_act_t *a = act_new(r, NULL, r->path_params[0]);
+    h2o_iovec_t html;
+    if (a == NULL || api_comment_html_or_reply(r, &body, &len, &html) != 0)
+        return;
+    int err = store_comment_update(r->env->store, r->req, &a->thread, a->id, STORE_UPDATE_EDIT, h2o_iovec_init(NULL, 0),
+                                   0, html, h2o_iovec_init(body, len), NULL, on_edited, a);
     if (err != 0)
         api_reply_error(r, err, NULL, NULL);
 }
@@ -382,7 +815,7 @@ static void thread_go(api_req_t *r)
 struct st_ban_t {
     api_req_t *r;
     const char *kind;
-    uint32_t seconds;
+    uint32_t seconds; /* 0: lift the ban */
 };
 
 static void on_banned(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
@@ -392,30 +825,36 @@ static void on_banned(h2o_req_t *req, int err, const store_value_t *v, size_t n,
         api_reply_error(b->r, err, NULL, NULL);
         return;
     }
-    api_reply_json(b->r, 201,
-                   json_pack("{s:s,s:I}", "banned", strcmp(b->kind, "e") == 0 ? "email" : "visitor", "duration_s",
-                             (json_int_t)b->seconds));
+    const char *what = strcmp(b->kind, "e") == 0 ? "email" : "visitor";
+    if (b->seconds == 0)
+        api_reply_json(
+            b->r, 200,
+            json_pack("{s:s,s:b}", "lifted", what, "was_banned", n >= 1 && v[0].type == STORE_INT && v[0].integer > 0));
+    else
+        api_reply_json(b->r, 201, json_pack("{s:s,s:I}", "banned", what, "duration_s", (json_int_t)b->seconds));
 }
 
-static void ban_go(api_req_t *r)
+/* POST /api/v1/admin/bans {site, email | visitor, duration_s} and POST /api/v1/admin/bans/lift {site, email |
+ * visitor}. An e-mail is banned by its keyed hash, as comments are checked against it. */
+static void ban_common(api_req_t *r, bool lift)
 {
-    static const char *const keys[] = {"site", "email", "visitor", "duration_s", NULL};
+    static const char *const ban_keys[] = {"site", "email", "visitor", "duration_s", NULL};
+    static const char *const lift_keys[] = {"site", "email", "visitor", NULL};
     core_json_err_t jerr;
-    const char *site, *email, *visitor;
-    size_t site_len, email_len, visitor_len;
-    long long seconds;
-    if (core_json_only_keys(r->body, keys, &jerr) != 0 ||
-        core_json_get_string(r->body, "site", true, 64, &site, &site_len, &jerr) != 0 ||
-        core_json_get_string(r->body, "email", false, 254, &email, &email_len, &jerr) != 0 ||
+    const char *email, *visitor;
+    size_t email_len, visitor_len;
+    long long seconds = 0;
+    if (!body_site_or_reply(r, lift ? lift_keys : ban_keys))
+        return;
+    if (core_json_get_string(r->body, "email", false, 254, &email, &email_len, &jerr) != 0 ||
         core_json_get_string(r->body, "visitor", false, 64, &visitor, &visitor_len, &jerr) != 0 ||
-        core_json_get_int(r->body, "duration_s", true, 60, 10LL * 365 * 86400, 0, &seconds, &jerr) != 0) {
+        (!lift && core_json_get_int(r->body, "duration_s", true, 60, 10LL * 365 * 86400, 0, &seconds, &jerr) != 0)) {
         api_reply_json_error(r, &jerr);
         return;
     }
-    if (api_site_or_reply(r, site, site_len) == NULL)
-        return;
     if ((email == NULL) == (visitor == NULL)) {
-        api_reply_error(r, CORE_ERR_INVALID, "email", "Ban either an e-mail or a visitor.");
+        api_reply_error(r, CORE_ERR_INVALID, "email",
+                        lift ? "Lift the ban of either an e-mail or a visitor." : "Ban either an e-mail or a visitor.");
         return;
     }
     struct st_ban_t *b = h2o_mem_alloc_pool(&r->req->pool, sizeof(*b));
@@ -427,17 +866,29 @@ static void ban_go(api_req_t *r)
         hash = api_email_hash(r, email, email_len);
     } else {
         b->kind = "v";
+        bool ok = visitor_len > 0;
         for (size_t i = 0; i < visitor_len; ++i)
-            if (!isxdigit((unsigned char)visitor[i])) {
-                api_reply_error(r, CORE_ERR_INVALID, "visitor", "A visitor is the hex hash shown in the queue.");
-                return;
-            }
+            ok = ok && isxdigit((unsigned char)visitor[i]);
+        if (!ok) {
+            api_reply_error(r, CORE_ERR_INVALID, "visitor", "A visitor is the hex hash shown in the queue.");
+            return;
+        }
         hash = h2o_iovec_init(visitor, visitor_len);
     }
     int err = store_ban(r->env->store, r->req, h2o_iovec_init(r->site->id, strlen(r->site->id)), b->kind, hash,
                         b->seconds, on_banned, b);
     if (err != 0)
         api_reply_error(r, err, NULL, NULL);
+}
+
+static void ban_go(api_req_t *r)
+{
+    ban_common(r, false);
+}
+
+static void unban_go(api_req_t *r)
+{
+    ban_common(r, true);
 }
 
 void api_admin_list(api_req_t *r)
@@ -458,6 +909,26 @@ void api_admin_thread(api_req_t *r)
 void api_admin_ban(api_req_t *r)
 {
     admin_gate(r, ban_go);
+}
+
+void api_admin_unban(api_req_t *r)
+{
+    admin_gate(r, unban_go);
+}
+
+void api_admin_edit(api_req_t *r)
+{
+    admin_gate(r, edit_go);
+}
+
+void api_admin_bulk(api_req_t *r)
+{
+    admin_gate(r, bulk_go);
+}
+
+void api_admin_search(api_req_t *r)
+{
+    admin_gate(r, search_go);
 }
 
 /* --- dead letters: mails the relay refused for good, or that kept failing for smtp.retry_max_age_s --- */

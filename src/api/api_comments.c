@@ -461,6 +461,11 @@ static int sanitized_or_reply(api_req_t *r, const char **body, size_t *len, h2o_
     return 0;
 }
 
+int api_comment_html_or_reply(api_req_t *r, const char **body, size_t *len, h2o_iovec_t *html)
+{
+    return sanitized_or_reply(r, body, len, html);
+}
+
 /* --- POST /api/v1/comments/preview --- */
 
 void api_comments_preview(api_req_t *r)

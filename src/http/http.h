@@ -122,5 +122,7 @@ void http_assets_thread(api_req_t *r);
 void http_assets_privacy(api_req_t *r);
 /** GET|HEAD /demo: demo.html, the demo article (no-cache, ETag, a CSP that lets it frame /embed/thread); else 404. */
 void http_assets_demo(api_req_t *r);
+/** GET /admin: the moderation console (src/widget/admin.html); no-store, no-referrer, the pages' strict CSP. */
+void http_assets_admin(api_req_t *r);
 
 #endif

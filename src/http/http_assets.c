@@ -25,6 +25,8 @@
  *   site that turned it on. The page learns the same origins from `{{site_origins}}`, so its script posts its
  *   height only to the host origin it was given when that is one of them.
  * - /demo: an article page embedding all of it from this server; its CSP adds frame-src 'self' for the thread.
+ * - /admin: the moderation console (admin.html, admin.js, admin.css), sent like the account pages: its script keeps
+ *   an administrator's session token in sessionStorage and calls the admin API on this origin.
  *
  * Templating happens once, in http_assets_init: `{{asset:NAME}}` in any HTML file becomes the hashed URL of the
  * top-level file NAME. `{{site_origins}}` is left for the thread route to fill in per request. Anything else
@@ -415,6 +417,17 @@ static void not_found(api_req_t *r)
     api_reply_error(r, CORE_ERR_NOT_FOUND, NULL, NULL);
 }
 
+/* A private page A: never cached, no Referer, and the default CSP of every HTML answer (http_headers.c). */
+static void send_private_page(api_req_t *r, const http_asset_t *a)
+{
+    h2o_req_t *req = r->req;
+    add_header(req, H2O_TOKEN_CACHE_CONTROL, "no-store");
+    /* Set before the security-header filter runs, which then keeps it instead of its default. */
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("referrer-policy"), 0, NULL,
+                          H2O_STRLIT("no-referrer"));
+    send_asset(req, a, 200);
+}
+
 void http_assets_page(api_req_t *r)
 {
     const http_asset_t *a = find("account/", r->path_params[0], ".html");
@@ -422,12 +435,17 @@ void http_assets_page(api_req_t *r)
         not_found(r);
         return;
     }
-    h2o_req_t *req = r->req;
-    add_header(req, H2O_TOKEN_CACHE_CONTROL, "no-store");
-    /* Set before the security-header filter runs, which then keeps it instead of its default. */
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("referrer-policy"), 0, NULL,
-                          H2O_STRLIT("no-referrer"));
-    send_asset(req, a, 200);
+    send_private_page(r, a);
+}
+
+void http_assets_admin(api_req_t *r)
+{
+    const http_asset_t *a = find("", h2o_iovec_init(H2O_STRLIT("admin.html")), "");
+    if (a == NULL) {
+        not_found(r);
+        return;
+    }
+    send_private_page(r, a);
 }
 
 void http_assets_privacy(api_req_t *r)

@@ -217,8 +217,8 @@ typedef enum {
 /**
  * Runs lua/comment_update.lua on comment ID of THREAD. EDIT_HASH non-empty means an author acting with a token:
  * it must match and the comment must be created at or after WINDOW_START_MS. For EDIT, HTML/BODY/NEW_STATUS are the
- * new text and the status moderation gives it. values[0] = {result, old status, new status, e-mail hash, JSON,
- * public JSON without its closing brace}.
+ * new text and the status moderation gives it (NULL: the status stays, as for a moderator's edit). values[0] = {result,
+ * old status, new status, e-mail hash, JSON, public JSON without its closing brace}.
  */
 int store_comment_update(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id,
                          store_update_action_t action, h2o_iovec_t edit_hash, uint64_t window_start_ms,
@@ -252,17 +252,29 @@ int store_thread_version(store_t *store, h2o_req_t *req, const store_share_ref_t
 /** Locks (or unlocks) THREAD. values[0] = HSET's reply. */
 int store_thread_lock(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, bool locked, store_values_cb cb,
                       void *data);
-/** Bans KIND ("e" e-mail hash, "v" visitor) HASH on SITE for SECONDS. */
+/** Bans KIND ("e" e-mail hash, "v" visitor) HASH on SITE for SECONDS; SECONDS 0 lifts that ban (values[0] = 1 when
+ * there was one, else 0). */
 int store_ban(store_t *store, h2o_req_t *req, h2o_iovec_t site, const char *kind, h2o_iovec_t hash, uint32_t seconds,
               store_values_cb cb, void *data);
 /**
- * Reads up to LIMIT entries of SITE's STATUS queue, newest first, older than BEFORE_MS (0 = from the newest), then
- * (second round trip, done inside) each entry's comment JSON and thread URL. values = for each entry i:
- * values[3i] = member "url-hash:id", values[3i+1] = comment JSON (or NIL), values[3i+2] = thread URL; and a last
- * value holding the score of the last entry (the next cursor) or NIL.
+ * Reads, in one round trip, up to LIMIT entries older than BEFORE_MS (0 = from the newest), newest first, of each of
+ * the moderation queues of the N_SITES SITES and N_STATUSES STATUSES. values[i * n_statuses + j] is the queue of
+ * sites[i] and statuses[j]: an array member ("url-hash:id"), score (created ms), member, score, ...
  */
-int store_modq_list(store_t *store, h2o_req_t *req, h2o_iovec_t site, const char *status, uint64_t before_ms,
-                    uint32_t limit, store_values_cb cb, void *data);
+int store_modq_scan(store_t *store, h2o_req_t *req, const h2o_iovec_t *sites, size_t n_sites,
+                    const char *const *statuses, size_t n_statuses, uint64_t before_ms, uint32_t limit,
+                    store_values_cb cb, void *data);
+/** One comment to read by store_modq_fetch: its site and its queue member "url-hash:id". */
+typedef struct st_store_modq_item_t {
+    h2o_iovec_t site;
+    h2o_iovec_t member;
+} store_modq_item_t;
+/**
+ * Reads the N ITEMS in one round trip: values[2i] = the stored JSON of items[i]'s comment (NIL when it is gone),
+ * values[2i+1] = its thread's {url, title, locked} (NILs when absent).
+ */
+int store_modq_fetch(store_t *store, h2o_req_t *req, const store_modq_item_t *items, size_t n, store_values_cb cb,
+                     void *data);
 
 /** The decimal number at the start of S (LEN bytes; Redis integers stored as strings); stops at the first
  * non-digit, at most 20 digits. */

@@ -11,9 +11,6 @@ struct st_values_t {
     store_value_t *values;
     size_t cap;
     size_t n;
-    /* modq_list: a second round trip once the queue entries are known */
-    h2o_iovec_t site;
-    store_t *store;
 };
 
 static void copy_value(h2o_mem_pool_t *pool, redisReply *r, store_value_t *v, int depth)
@@ -313,6 +310,12 @@ int store_ban(store_t *store, h2o_req_t *req, h2o_iovec_t site, const char *kind
     memcpy(who + kl + 1, hash.base, hash.len);
     h2o_iovec_t parts[] = {site, h2o_iovec_init(who, kl + 1 + hash.len)};
     h2o_iovec_t key = store_key_build(pool, store_prefix(store), STORE_KEY_BAN, 2, parts);
+    if (seconds == 0) {
+        const char *argv[] = {"DEL", key.base};
+        size_t lens[] = {3, key.len};
+        store_call_command(call, 2, argv, lens);
+        return 0;
+    }
     h2o_iovec_t secs = store_num(pool, seconds);
     const char *argv[] = {"SET", key.base, "1", "EX", secs.base};
     size_t lens[] = {3, key.len, 1, 2, secs.len};
@@ -320,80 +323,55 @@ int store_ban(store_t *store, h2o_req_t *req, h2o_iovec_t site, const char *kind
     return 0;
 }
 
-/* --- moderation queue listing: two round trips, the second built from the first's answer --- */
+/* --- moderation queues: the API merges the queues of several sites and statuses, so reading the entries and
+ * reading their comments are two calls, each one pipelined round trip --- */
 
-struct st_modq_t {
-    store_t *store;
-    h2o_iovec_t site;
-    store_values_cb cb;
-    void *data;
-};
-
-static void on_modq_entries(h2o_req_t *req, int err, const store_value_t *values, size_t n, void *data)
+int store_modq_scan(store_t *store, h2o_req_t *req, const h2o_iovec_t *sites, size_t n_sites,
+                    const char *const *statuses, size_t n_statuses, uint64_t before_ms, uint32_t limit,
+                    store_values_cb cb, void *data)
 {
-    struct st_modq_t *m = data;
-    if (err != 0 || n < 1 || values[0].type != STORE_ARR) {
-        m->cb(req, err != 0 ? err : CORE_ERR_UNAVAILABLE, NULL, 0, m->data);
-        return;
-    }
-    const store_value_t *arr = &values[0];
-    size_t entries = arr->num_items / 2;
-    store_call_t *call = store_values_start(m->store, req, entries * 3 + 1, m->cb, m->data);
-    if (call == NULL) {
-        m->cb(req, CORE_ERR_UNAVAILABLE, NULL, 0, m->data);
-        return;
-    }
+    store_call_t *call = store_values_start(store, req, n_sites * n_statuses, cb, data);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
     h2o_mem_pool_t *pool = &req->pool;
-    for (size_t i = 0; i < entries; ++i) {
-        h2o_iovec_t member = arr->items[2 * i].str;
+    char max[32];
+    int ml = before_ms != 0 ? snprintf(max, sizeof(max), "(%llu", (unsigned long long)before_ms)
+                            : snprintf(max, sizeof(max), "+inf");
+    h2o_iovec_t lim = store_num(pool, limit);
+    for (size_t i = 0; i < n_sites; ++i)
+        for (size_t j = 0; j < n_statuses; ++j) {
+            h2o_iovec_t parts[] = {sites[i], h2o_iovec_init(statuses[j], strlen(statuses[j]))};
+            h2o_iovec_t q = store_key_build(pool, store_prefix(store), STORE_KEY_MODQ, 2, parts);
+            const char *argv[] = {"ZREVRANGEBYSCORE", q.base, max, "-inf", "WITHSCORES", "LIMIT", "0", lim.base};
+            size_t lens[] = {16, q.len, (size_t)ml, 4, 10, 5, 1, lim.len};
+            store_call_command(call, 8, argv, lens);
+        }
+    return 0;
+}
+
+int store_modq_fetch(store_t *store, h2o_req_t *req, const store_modq_item_t *items, size_t n, store_values_cb cb,
+                     void *data)
+{
+    store_call_t *call = store_values_start(store, req, n * 2, cb, data);
+    if (call == NULL)
+        return CORE_ERR_UNAVAILABLE;
+    h2o_mem_pool_t *pool = &req->pool;
+    for (size_t i = 0; i < n; ++i) {
+        h2o_iovec_t member = items[i].member;
         const char *colon = memchr(member.base, ':', member.len);
         size_t hl = colon != NULL ? (size_t)(colon - member.base) : member.len;
-        store_share_ref_t t = {m->site, h2o_iovec_init(member.base, hl), h2o_iovec_init("", 0)};
+        store_share_ref_t t = {items[i].site, h2o_iovec_init(member.base, hl), h2o_iovec_init("", 0)};
         h2o_iovec_t id = colon != NULL ? h2o_iovec_init(colon + 1, member.len - hl - 1) : h2o_iovec_init("0", 1);
-        h2o_iovec_t cm = tkey(m->store, pool, STORE_KEY_COMMENTS, &t), th = tkey(m->store, pool, STORE_KEY_THREAD, &t);
-        {
-            const char *argv[] = {"ECHO", member.base};
-            size_t lens[] = {4, member.len};
-            store_call_command(call, 2, argv, lens);
-        }
+        h2o_iovec_t cm = tkey(store, pool, STORE_KEY_COMMENTS, &t), th = tkey(store, pool, STORE_KEY_THREAD, &t);
         {
             const char *argv[] = {"HGET", cm.base, id.base};
             size_t lens[] = {4, cm.len, id.len};
             store_call_command(call, 3, argv, lens);
         }
-        {
-            const char *argv[] = {"HGET", th.base, "url"};
-            size_t lens[] = {4, th.len, 3};
-            store_call_command(call, 3, argv, lens);
-        }
+        const char *argv[] = {"HMGET", th.base, "url", "title", "locked"};
+        size_t lens[] = {5, th.len, 3, 5, 6};
+        store_call_command(call, 5, argv, lens);
     }
-    h2o_iovec_t last = entries > 0 ? arr->items[2 * entries - 1].str : h2o_iovec_init("", 0);
-    const char *argv[] = {"ECHO", last.base};
-    size_t lens[] = {4, last.len};
-    store_call_command(call, 2, argv, lens);
-}
-
-int store_modq_list(store_t *store, h2o_req_t *req, h2o_iovec_t site, const char *status, uint64_t before_ms,
-                    uint32_t limit, store_values_cb cb, void *data)
-{
-    struct st_modq_t *m = h2o_mem_alloc_pool(&req->pool, sizeof(*m));
-    m->store = store;
-    m->site = site;
-    m->cb = cb;
-    m->data = data;
-    store_call_t *call = store_values_start(store, req, 1, on_modq_entries, m);
-    if (call == NULL)
-        return CORE_ERR_UNAVAILABLE;
-    h2o_mem_pool_t *pool = &req->pool;
-    h2o_iovec_t parts[] = {site, h2o_iovec_init(status, strlen(status))};
-    h2o_iovec_t q = store_key_build(pool, store_prefix(store), STORE_KEY_MODQ, 2, parts);
-    char max[32];
-    int ml = before_ms != 0 ? snprintf(max, sizeof(max), "(%llu", (unsigned long long)before_ms)
-                            : snprintf(max, sizeof(max), "+inf");
-    h2o_iovec_t lim = store_num(pool, limit);
-    const char *argv[] = {"ZREVRANGEBYSCORE", q.base, max, "-inf", "WITHSCORES", "LIMIT", "0", lim.base};
-    size_t lens[] = {16, q.len, (size_t)ml, 4, 10, 5, 1, lim.len};
-    store_call_command(call, 8, argv, lens);
     return 0;
 }
 

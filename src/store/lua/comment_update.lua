@@ -4,6 +4,7 @@
 -- ARGV[1] id  ARGV[2] action: approve | spam | pending | delete | edit | anonymize
 -- ARGV[3] now (ms)  ARGV[4] edit-token hash, or 'u:<account id>' for the logged-in owner ('' = moderator, no check)  ARGV[5] edit window end check: created must
 --   be >= this (ms; '0' = no window)  ARGV[6] new html (edit)  ARGV[7] new body (edit)  ARGV[8] status after an edit
+--   ('' = keep the current status: a moderator's edit)
 -- ARGV[9] now as ISO 8601 (the edit time shown)
 -- Returns {result, old status, new status, e-mail hash, comment JSON after, public JSON after}; result is 'ok',
 -- 'missing', 'denied'
@@ -92,7 +93,8 @@ elseif action == 'delete' then new = 'deleted'
 elseif action == 'edit' then
     -- An edit may send an approved comment back to the queue (the links rule) but never releases a waiting one:
     -- only a moderator's approve does, whatever the edited text would get as a new comment.
-    if old == 'pending' then new = 'pending' else new = ARGV[8] end
+    -- A moderator's edit ('' as ARGV[8]) keeps the status, whatever it is.
+    if old == 'pending' or ARGV[8] == '' then new = old else new = ARGV[8] end
 end
 if new == old and action ~= 'edit' then
     return {'same', old, new, c.ehash or '', raw, public_json(c)}

@@ -20,7 +20,8 @@ const { RELAXED } = require('../../api/lib/comments');
 const sinkLib = require('../../mail/sink');
 const { startHost } = require('./hostpage');
 
-async function startStack({ sites: extraSites = [], comments = {}, accounts = {}, limits = {} } = {}) {
+// SINK: options for the SMTP sink (e.g. { reject: { 'dead@example.test': 550 } } to make mails to it fail for good).
+async function startStack({ sites: extraSites = [], comments = {}, accounts = {}, limits = {}, sink: sinkOpts = {} } = {}) {
   const host = await startHost();
   const parleyPort = await h.freePort();
   const parleyOrigins = [`http://127.0.0.1:${parleyPort}`, `http://localhost:${parleyPort}`];
@@ -33,7 +34,7 @@ async function startStack({ sites: extraSites = [], comments = {}, accounts = {}
   ];
   const redis = await h.startRedis();
   const sinkDir = h.tmpdir('sink');
-  const sink = await sinkLib.start({ dir: sinkDir });
+  const sink = await sinkLib.start({ ...sinkOpts, dir: sinkDir });
   let acc = 'accounts:\n';
   for (const [k, v] of Object.entries({ register_per_hour: 0, ...FAST_ARGON2, ...accounts })) acc += `  ${k}: ${v}\n`;
   let parley;
