@@ -19,6 +19,7 @@
 #include "api/api.h"
 #include "mail/mail.h"
 #include "http/http.h"
+#include "tool/tool.h"
 
 struct st_thread_arg_t {
     http_server_t *srv;
@@ -35,6 +36,8 @@ static void *worker_main(void *p)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: parleyd [-c FILE] [--check-config] [--version]\n"
+               "       parleyd import [-c FILE] [--site ID] [--format auto|wxr|disqus|parley] FILE\n"
+               "       parleyd export [-c FILE] [--site ID] [--format parley|wxr] [-o FILE] [--with-secrets]\n"
                "  -c FILE          configuration (default conf/parley.yaml)\n"
                "  --check-config   validate the configuration and exit (0 = valid)\n"
                "  --version        print the version and exit\n");
@@ -55,6 +58,11 @@ static core_log_level_t level_of(const char *s)
 
 int main(int argc, char **argv)
 {
+    /* The command-line tools (src/tool) run instead of the server. */
+    if (argc > 1 && strcmp(argv[1], "import") == 0)
+        return tool_import_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "export") == 0)
+        return tool_export_main(argc - 1, argv + 1);
     const char *conf_path = "conf/parley.yaml";
     int check_only = 0;
     for (int i = 1; i < argc; ++i) {

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <h2o.h>
+#include <jansson.h>
 #include "core/core_config.h"
 #include "core/core_networks.h"
 
@@ -500,6 +501,84 @@ int store_retention_start(const core_config_t *cfg, const store_target_t *target
 /** Stops and joins the retention thread (within about 100 ms plus a sweep step in progress). Safe when not started. */
 void store_retention_stop(void);
 
+/* --- bulk access for the command-line tools, `parleyd import` and `parleyd export` (store_bulk.c) ---
+ * A blocking hiredis connection of its own, made for throughput: commands are pipelined in batches, and comments go
+ * in through lua/comment_import.lua, which keeps the same indexes as lua/comment_create.lua. Not thread-safe. Every
+ * call returns 0, or CORE_ERR_UNAVAILABLE with a message in ERRBUF (Redis down, timed out or answered an error). */
+
+typedef struct st_store_bulk_t store_bulk_t;
+
+/** Connects to TARGET (AUTH and SELECT as the server does; 10 s per command). PREFIX is copied. 0 with *OUT (close
+ * with store_bulk_close), or CORE_ERR_UNAVAILABLE. store_script_init must have run. */
+int store_bulk_open(const store_target_t *target, const char *prefix, store_bulk_t **out, char *errbuf, size_t errlen);
+/** Closes the connection and frees B. NULL is fine. */
+void store_bulk_close(store_bulk_t *b);
+
+typedef enum {
+    STORE_IMPORT_OK,        /**< stored */
+    STORE_IMPORT_EXISTS,    /**< imported before (same source id in the thread): nothing changed */
+    STORE_IMPORT_DUPLICATE, /**< the same author and text is in the thread: not stored */
+} store_import_result_t;
+
+/** One comment to import. Strings are borrowed for the call; all are NUL-terminated. */
+typedef struct st_store_import_t {
+    const store_share_ref_t *thread; /**< site, url hash, canonical URL */
+    const char *title;               /**< the thread's title, set when this comment creates the thread */
+    uint32_t max_depth;              /**< the site's max_depth; 0 keeps any depth (a restore) */
+    const char *source;              /**< "<format>:<source id>", unique within the thread */
+    const char *parent_source;       /**< the parent's source id; "" = top level */
+    uint64_t want_id;                /**< the id to keep when it is free in the thread; 0 = the next one */
+    const char *json;                /**< the comment as lua/comment_create.lua stores it (id, parent, depth are set
+                                          by the script) */
+    size_t json_len;
+    const char *dupe_hash;        /**< as api_comments.c computes it; "" = none */
+    bool check_dupes;             /**< refuse a comment whose dupe_hash is in the thread already */
+    const char *votes;            /**< JSON object voter -> 1 | -1, or "" */
+    const char *status;           /**< approved | pending | spam | deleted: the site's moderation queue it joins */
+    uint64_t created_ms;          /**< its score in that queue */
+    const char *ehash;            /**< approved comments: recorded in APPROVED_EMAILS ("" = none) */
+    const char *user;             /**< the account of a logged-in author, listed in its USER_COMMENTS ("" = none) */
+    store_import_result_t result; /**< set by store_bulk_import */
+    uint64_t id;                  /**< the comment's Parley id (also for EXISTS) */
+    bool created_thread;          /**< this comment created the thread */
+    bool orphan;                  /**< its parent was never imported: it became a top-level comment */
+} store_import_t;
+
+/**
+ * Imports ITEMS[0..N) in this order (a parent must come before its replies; the threads may differ): the scripts
+ * pipelined in one round trip, then the site-level entries (moderation queue, approved addresses, account lists) in
+ * a second. Each comment is atomic and happens at most once per source id, so a run stopped half-way is completed
+ * by running it again. Fills each item's result fields.
+ */
+int store_bulk_import(store_bulk_t *b, store_import_t *items, size_t n, char *errbuf, size_t errlen);
+
+/** Writes thread fields FV (field, value pairs, NFV strings) and, if the thread is new, its canonical url. */
+int store_bulk_thread_set(store_bulk_t *b, const store_share_ref_t *thread, const char *const *fv, size_t nfv,
+                          char *errbuf, size_t errlen);
+
+/**
+ * Restores one account (lua/user_import.lua): USER gets the NFV strings FV (field, value pairs), and the name and
+ * e-mail indexes point to ID. *RESULT is "ok", "exists", "conflict" or "expired" (a static string).
+ */
+int store_bulk_user_import(store_bulk_t *b, const char *id, const char *name_lc, const char *email_lc, uint64_t exp_ms,
+                           uint64_t now_ms, const char *const *fv, size_t nfv, const char **result, char *errbuf,
+                           size_t errlen);
+
+/** The url hashes of every thread of SITE (SCAN, in no particular order): *HASHES is a malloc'ed array of malloc'ed
+ * strings (free each and the array). */
+int store_bulk_thread_list(store_bulk_t *b, const char *site, char ***hashes, size_t *n, char *errbuf, size_t errlen);
+
+/**
+ * Reads one thread in one round trip: *THREAD = its THREAD hash as a JSON object of strings, *COMMENTS = its stored
+ * comments as a JSON array of objects ordered by id (unparsable entries are skipped), *VOTES = its VOTES hash as an
+ * object of integers. The caller json_decref's all three. With COMMENTS and VOTES NULL only the THREAD hash is read.
+ */
+int store_bulk_thread_read(store_bulk_t *b, const char *site, const char *url_hash, json_t **thread, json_t **comments,
+                           json_t **votes, char *errbuf, size_t errlen);
+
+/** Every account: a JSON array of objects, each USER hash's fields as strings plus "id", ordered by id. */
+int store_bulk_user_list(store_bulk_t *b, json_t **users, char *errbuf, size_t errlen);
+
 /* --- the embedded Redis (redis.url: embedded) --- */
 #include <sys/types.h>
 
@@ -513,5 +592,8 @@ int store_embedded_start(const char *data_dir, char *sock_path, size_t sock_cap,
                          size_t errlen);
 /** Stops the embedded Redis: SIGTERM (it finishes its AOF writes), then SIGKILL after 10 s. */
 void store_embedded_stop(pid_t pid);
+/** True when the embedded Redis of DATA_DIR answers PING (a parleyd runs on that data): then SOCK_PATH holds its
+ * socket, for the command-line tools to use it instead of starting their own. */
+int store_embedded_running(const char *data_dir, char *sock_path, size_t sock_cap);
 
 #endif

@@ -155,3 +155,14 @@ void store_embedded_stop(pid_t pid)
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
 }
+
+int store_embedded_running(const char *data_dir, char *sock_path, size_t sock_cap)
+{
+    char dir[PATH_MAX];
+    if (realpath(data_dir, dir) == NULL)
+        return 0;
+    int n = snprintf(sock_path, sock_cap, "%s/redis.sock", dir);
+    if (n < 0 || (size_t)n >= sock_cap || n >= 100)
+        return 0;
+    return answers_ping(sock_path);
+}

@@ -68,7 +68,9 @@ typedef enum {
     X(login_fail)                                                                                                      \
     X(session_create)                                                                                                  \
     X(session_touch)                                                                                                   \
-    X(session_end)
+    X(session_end)                                                                                                     \
+    X(comment_import)                                                                                                  \
+    X(user_import)
 #define X(name) STORE_SCRIPT_##name,
     STORE_SCRIPTS(X)
 #undef X

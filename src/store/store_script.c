@@ -17,7 +17,7 @@ extern const size_t store_lua_prelude_len;
 static int needs_prelude(int script)
 {
     return script == STORE_SCRIPT_comment_create || script == STORE_SCRIPT_comment_update ||
-           script == STORE_SCRIPT_comment_vote;
+           script == STORE_SCRIPT_comment_vote || script == STORE_SCRIPT_comment_import;
 }
 
 static struct {
