@@ -203,6 +203,15 @@ typedef struct st_api_comment_stats_t {
 } api_comment_stats_t;
 extern api_comment_stats_t api_comment_stats;
 void api_comments_list(api_req_t *r);
+/**
+ * The first page of URL's thread on SITE as GET /api/v1/comments?site=&url= answers it with no other parameter
+ * (sort oldest, the default page size, the viewer's pending comments, a fresh form token), handed to CB as buffers
+ * of the request's pool instead of sent; CB gets NULL, 0 when there is no page to give (a bad or foreign URL, Redis
+ * down). For the thread iframe's HTML, so the widget paints comments without asking for them. Sets r->site.
+ */
+typedef void (*api_first_page_cb)(api_req_t *r, const h2o_iovec_t *bufs, size_t n, void *data);
+void api_comments_first_page(api_req_t *r, const core_config_site_t *site, h2o_iovec_t url, api_first_page_cb cb,
+                             void *data);
 void api_comments_create(api_req_t *r);
 void api_comments_preview(api_req_t *r);
 void api_comments_vote(api_req_t *r);

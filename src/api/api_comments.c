@@ -163,18 +163,14 @@ struct st_thread_t {
     h2o_iovec_t sent;
 };
 
-/* Canonicalises URL and checks it belongs to r->site; replies and returns -1 on failure. */
-static int thread_or_reply(api_req_t *r, const char *url, size_t len, struct st_thread_t *t)
+/* Canonicalises URL and checks it belongs to r->site: 0, CORE_ERR_INVALID or CORE_ERR_FOREIGN_URL. */
+static int thread_of(api_req_t *r, const char *url, size_t len, struct st_thread_t *t)
 {
     core_url_t u;
-    if (url == NULL || core_url_canonicalize(url, len, &u) != 0) {
-        api_reply_error(r, CORE_ERR_INVALID, "url", "Give the article's absolute http or https URL.");
-        return -1;
-    }
-    if (!api_url_host_allowed(r, u.host)) {
-        api_reply_error(r, CORE_ERR_FOREIGN_URL, "url", NULL);
-        return -1;
-    }
+    if (url == NULL || core_url_canonicalize(url, len, &u) != 0)
+        return CORE_ERR_INVALID;
+    if (!api_url_host_allowed(r, u.host))
+        return CORE_ERR_FOREIGN_URL;
     uint8_t digest[CORE_SHA256_LEN];
     core_sha256(u.canonical, u.canonical_len, digest);
     char *hex = h2o_mem_alloc_pool(&r->req->pool, 33);
@@ -184,6 +180,17 @@ static int thread_or_reply(api_req_t *r, const char *url, size_t len, struct st_
     t->ref.url_hash = h2o_iovec_init(hex, 32);
     t->ref.canonical = h2o_strdup(&r->req->pool, u.canonical, u.canonical_len);
     return 0;
+}
+
+/* thread_of, replying 422/403 and returning -1 on failure. */
+static int thread_or_reply(api_req_t *r, const char *url, size_t len, struct st_thread_t *t)
+{
+    int err = thread_of(r, url, len, t);
+    if (err == CORE_ERR_INVALID)
+        api_reply_error(r, err, "url", "Give the article's absolute http or https URL.");
+    else if (err != 0)
+        api_reply_error(r, err, "url", NULL);
+    return err != 0 ? -1 : 0;
 }
 
 /* Sends {"comment":<public form>,"replies":[]}[,"cursor":"…"]} from a fragment rendered by the scripts. */
@@ -220,8 +227,19 @@ struct st_list_t {
     const char *sort;
     h2o_iovec_t cursor;
     uint32_t page_size;
-    bool cacheable; /* the answer holds nothing viewer-specific */
+    bool cacheable;         /* the answer holds nothing viewer-specific */
+    api_first_page_cb sink; /* api_comments_first_page: the page goes here instead of to the client */
+    void *sink_data;
 };
+
+/* A page request failed: an error answer, or for a sink, no page. */
+static void list_fail(struct st_list_t *l, int err)
+{
+    if (l->sink != NULL)
+        l->sink(l->r, NULL, 0, l->sink_data);
+    else
+        api_reply_error(l->r, err, NULL, NULL);
+}
 
 /* Sends a page: the cached or fresh body (everything up to the form token) and a fresh form token. */
 static void reply_page(struct st_list_t *l, h2o_iovec_t prefix)
@@ -229,7 +247,10 @@ static void reply_page(struct st_list_t *l, h2o_iovec_t prefix)
     api_req_t *r = l->r;
     /* base64url: the token needs no escaping */
     h2o_iovec_t bufs[] = {prefix, form_token_make(r, l->thread.ref.canonical), h2o_iovec_init(H2O_STRLIT("\"}"))};
-    api_reply_raw_bufs(r, 200, bufs, 3, "no-store");
+    if (l->sink != NULL)
+        l->sink(r, bufs, 3, l->sink_data);
+    else
+        api_reply_raw_bufs(r, 200, bufs, 3, "no-store");
 }
 
 /* The page arrives as (id, parent, public JSON without its closing brace) triples; nesting them is string work:
@@ -259,7 +280,7 @@ static void on_page(h2o_req_t *req, int err, const store_page_t *page, void *dat
     struct st_list_t *l = data;
     api_req_t *r = l->r;
     if (err != 0) {
-        api_reply_error(r, err, NULL, NULL);
+        list_fail(l, err);
         return;
     }
     size_t n = page->num_comments, cap = 16;
@@ -340,7 +361,7 @@ static void on_version(h2o_req_t *req, int err, const store_value_t *v, size_t n
     struct st_list_t *l = data;
     api_req_t *r = l->r;
     if (err != 0 || n != 2) {
-        api_reply_error(r, err != 0 ? err : CORE_ERR_UNAVAILABLE, NULL, NULL);
+        list_fail(l, err != 0 ? err : CORE_ERR_UNAVAILABLE);
         return;
     }
     bool viewer_pending = v[1].type == STORE_INT && v[1].integer == 1;
@@ -354,7 +375,7 @@ static void on_version(h2o_req_t *req, int err, const store_value_t *v, size_t n
     err = store_comments_page(r->env->store, req, &l->thread.ref, l->sort, l->cursor, l->page_size,
                               viewer_pending ? l->viewer : h2o_iovec_init(NULL, 0), on_page, l);
     if (err != 0)
-        api_reply_error(r, err, NULL, NULL);
+        list_fail(l, err);
 }
 
 static bool is_cursor(const char *s, size_t len)
@@ -369,6 +390,8 @@ static bool is_cursor(const char *s, size_t len)
             return false;
     return true;
 }
+
+static void list_start(struct st_list_t *l, const char *sort_name, h2o_iovec_t cur, uint32_t page_size);
 
 void api_comments_list(api_req_t *r)
 {
@@ -428,6 +451,14 @@ void api_comments_list(api_req_t *r)
         }
         cur = cursor->value;
     }
+    l->sink = NULL;
+    list_start(l, sort_name, cur, page_size);
+}
+
+/* Asks for the page L names (the thread version first, then the cache or Redis). */
+static void list_start(struct st_list_t *l, const char *sort_name, h2o_iovec_t cur, uint32_t page_size)
+{
+    api_req_t *r = l->r;
     /* The viewer's own pending comments are shown on the first page only. */
     l->viewer = cur.base == NULL ? api_visitor_hash(r) : h2o_iovec_init(NULL, 0);
     l->sort = sort_name;
@@ -443,7 +474,23 @@ void api_comments_list(api_req_t *r)
     l->key = h2o_iovec_init(key, (size_t)hl + cur.len);
     int err = store_thread_version(r->env->store, r->req, &l->thread.ref, l->viewer, on_version, l);
     if (err != 0)
-        api_reply_error(r, err, NULL, NULL);
+        list_fail(l, err);
+}
+
+void api_comments_first_page(api_req_t *r, const core_config_site_t *site, h2o_iovec_t url, api_first_page_cb cb,
+                             void *data)
+{
+    struct st_list_t *l = h2o_mem_alloc_pool(&r->req->pool, sizeof(*l));
+    memset(l, 0, sizeof(*l));
+    l->r = r;
+    l->sink = cb;
+    l->sink_data = data;
+    r->site = site;
+    if (thread_of(r, url.base, url.len, &l->thread) != 0) {
+        cb(r, NULL, 0, data);
+        return;
+    }
+    list_start(l, "oldest", h2o_iovec_init(NULL, 0), PAGE_DEFAULT);
 }
 
 /* Trims BODY, checks 1..10,000 characters and sanitises it into the pool; replies 422 and returns -1 otherwise. */

@@ -47,6 +47,7 @@
 
 #define THREAD_PAGE "embed/thread.html"
 #define SITE_ORIGINS "{{site_origins}}"
+#define FIRST_PAGE "{{first_page}}"
 
 _Static_assert(sizeof(((http_asset_t *)0)->etag) == 2 * ETAG_BYTES + 3, "etag holds two quotes, the hex and a NUL");
 
@@ -214,6 +215,8 @@ static int expand(const http_asset_t *a, char *out, size_t *outlen, char *errbuf
             put(out, &len, target->hashed, strlen(target->hashed));
         } else if (strcmp(a->path, THREAD_PAGE) == 0 && h2o_memis(name, nlen, H2O_STRLIT("site_origins"))) {
             put(out, &len, open, sizeof(SITE_ORIGINS) - 1); /* filled in per request by http_assets_thread */
+        } else if (strcmp(a->path, THREAD_PAGE) == 0 && h2o_memis(name, nlen, H2O_STRLIT("first_page"))) {
+            put(out, &len, open, sizeof(FIRST_PAGE) - 1); /* likewise */
         } else {
             snprintf(errbuf, errlen, "src/widget/%s: unknown placeholder {{%.*s}}", a->path, (int)nlen, name);
             return CORE_ERR_INVALID;
@@ -497,6 +500,61 @@ void http_assets_demo(api_req_t *r)
     send_validated(req, a, "no-cache");
 }
 
+/* The thread page of one request: the template's gaps filled with the site's origins (escaped) and the first page
+ * of comments (JSON with every '<' written as \u003c, so nothing in it can close the script element holding it). */
+struct st_thread_page_t {
+    const http_asset_t *page;
+    const char *origins; /* HTML-escaped */
+};
+
+static void send_thread_page(api_req_t *r, const h2o_iovec_t *json, size_t njson, void *data)
+{
+    struct st_thread_page_t *t = data;
+    h2o_req_t *req = r->req;
+    h2o_iovec_t first = h2o_iovec_init("", 0);
+    if (json != NULL) {
+        size_t n = 0, lt = 0;
+        for (size_t i = 0; i < njson; ++i) {
+            n += json[i].len;
+            for (size_t k = 0; k < json[i].len; ++k)
+                lt += json[i].base[k] == '<';
+        }
+        char *out = h2o_mem_alloc_pool(&req->pool, n + 5 * lt + 1), *o = out;
+        for (size_t i = 0; i < njson; ++i)
+            for (size_t k = 0; k < json[i].len; ++k) {
+                if (json[i].base[k] == '<') {
+                    memcpy(o, "\\u003c", 6);
+                    o += 6;
+                } else {
+                    *o++ = json[i].base[k];
+                }
+            }
+        first = h2o_iovec_init(out, (size_t)(o - out));
+    }
+    h2o_iovec_t origins = h2o_iovec_init(t->origins, strlen(t->origins));
+    const char *p = (const char *)t->page->data, *end = p + t->page->len;
+    size_t n = 1;
+    for (const char *q = p; (q = memmem(q, (size_t)(end - q), "{{", 2)) != NULL; q += 2)
+        n += 2;
+    h2o_iovec_t *body = h2o_mem_alloc_pool(&req->pool, sizeof(*body) * n);
+    size_t k = 0;
+    for (const char *hit; (hit = memmem(p, (size_t)(end - p), "{{", 2)) != NULL;) {
+        body[k++] = h2o_iovec_init(p, (size_t)(hit - p));
+        if ((size_t)(end - hit) >= sizeof(SITE_ORIGINS) - 1 && memcmp(hit, H2O_STRLIT(SITE_ORIGINS)) == 0) {
+            body[k++] = origins;
+            p = hit + sizeof(SITE_ORIGINS) - 1;
+        } else if ((size_t)(end - hit) >= sizeof(FIRST_PAGE) - 1 && memcmp(hit, H2O_STRLIT(FIRST_PAGE)) == 0) {
+            body[k++] = first;
+            p = hit + sizeof(FIRST_PAGE) - 1;
+        } else {
+            body[k++] = h2o_iovec_init(hit, 2); /* not ours: as it is */
+            p = hit + 2;
+        }
+    }
+    body[k++] = h2o_iovec_init(p, (size_t)(end - p));
+    send_bufs(req, mime_of(t->page->path), 200, body, k);
+}
+
 void http_assets_thread(api_req_t *r)
 {
     h2o_req_t *req = r->req;
@@ -528,9 +586,23 @@ void http_assets_thread(api_req_t *r)
         pos += n;
     }
     origins[pos] = '\0';
-    const char *escaped = api_html_escape(&req->pool, origins, pos);
-    size_t elen = strlen(escaped);
+    struct st_thread_page_t *t = h2o_mem_alloc_pool(&req->pool, sizeof(*t));
+    t->page = a;
+    t->origins = api_html_escape(&req->pool, origins, pos);
 
+    h2o_iovec_t csp = http_headers_csp(&req->pool, site->gravatar ? "https://www.gravatar.com" : NULL, NULL,
+                                       h2o_iovec_init(origins, pos));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("content-security-policy"), 0, NULL, csp.base,
+                          csp.len);
+
+    /* With the article's url, the page carries its first page of comments (and a form token), so it is never
+     * cached; without, it is the same for every article of the site and revalidated by ETag. */
+    const api_param_t *url = api_query_get(r, "url");
+    if (url != NULL) {
+        add_header(req, H2O_TOKEN_CACHE_CONTROL, "no-store");
+        api_comments_first_page(r, site, url->value, send_thread_page, t);
+        return;
+    }
     /* The answer depends on the page, the origins and the Gravatar switch (through the CSP), so the ETag covers
      * the three: a changed config is a new ETag even when the page is the same. */
     h2o_iovec_t tag = h2o_concat(&req->pool, h2o_iovec_init(a->etag, strlen(a->etag)), h2o_iovec_init(origins, pos),
@@ -539,31 +611,11 @@ void http_assets_thread(api_req_t *r)
     core_sha256(tag.base, tag.len, digest);
     char *etag = h2o_mem_alloc_pool(&req->pool, sizeof(a->etag));
     format_etag(etag, digest);
-
-    h2o_iovec_t csp = http_headers_csp(&req->pool, site->gravatar ? "https://www.gravatar.com" : NULL, NULL,
-                                       h2o_iovec_init(origins, pos));
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("content-security-policy"), 0, NULL, csp.base,
-                          csp.len);
     add_header(req, H2O_TOKEN_ETAG, etag);
     add_header(req, H2O_TOKEN_CACHE_CONTROL, "no-cache");
     if (is_not_modified(req, etag)) {
         send_bufs(req, NULL, 304, NULL, 0);
         return;
     }
-
-    /* The page between its {{site_origins}}, with the escaped origins in each gap. */
-    const char *p = (const char *)a->data, *end = p + a->len, *hit;
-    size_t n = 1;
-    for (const char *q = p; (hit = memmem(q, (size_t)(end - q), H2O_STRLIT(SITE_ORIGINS))) != NULL;
-         q = hit + sizeof(SITE_ORIGINS) - 1)
-        n += 2;
-    h2o_iovec_t *body = h2o_mem_alloc_pool(&req->pool, sizeof(*body) * n);
-    size_t k = 0;
-    while ((hit = memmem(p, (size_t)(end - p), H2O_STRLIT(SITE_ORIGINS))) != NULL) {
-        body[k++] = h2o_iovec_init(p, (size_t)(hit - p));
-        body[k++] = h2o_iovec_init(escaped, elen);
-        p = hit + sizeof(SITE_ORIGINS) - 1;
-    }
-    body[k++] = h2o_iovec_init(p, (size_t)(end - p));
-    send_bufs(req, mime_of(a->path), 200, body, k);
+    send_thread_page(r, NULL, 0, t);
 }

@@ -3,8 +3,9 @@
 // in with innerHTML; everything else is built with DOM APIs and textContent.
 'use strict';
 (() => {
-  // The first page of comments is asked for before anything else is set up: the answer travels while the page is
-  // translated and wired up (load() takes it as PENDING). All api() needs is here; it reads the rest afterwards.
+  // The first page of comments comes with the HTML, or is asked for before anything else is set up: the answer
+  // travels while the page is translated and wired up (load() takes it as PENDING). All api() needs is here; it
+  // reads the rest afterwards.
   const PAGE = 50;
   const q = new URLSearchParams(location.search);
   const SITE = q.get('site') || '', URL_ = q.get('url') || '', TITLE = (q.get('title') || '').slice(0, 300);
@@ -18,7 +19,10 @@
   const SESSION = 'parley.session';
   let sort = 'oldest';
   const qs = (o) => new URLSearchParams({ site: SITE, url: URL_, ...o });
-  const firstPage = api('GET', `comments?${qs({ sort, limit: PAGE })}`);
+  // The server put the first page into the HTML (what this request would answer); asked for only without it.
+  let inline = null;
+  try { inline = JSON.parse(document.getElementById('first-page').textContent); } catch {}
+  const firstPage = inline ? Promise.resolve({ data: inline }) : api('GET', `comments?${qs({ sort, limit: PAGE })}`);
   let me = null; // the logged-in user
   // The session check: the first page waits for it
   const meReady = store.get(SESSION) ? api('GET', 'auth/me').then((r) => { me = r.data?.user || null; }) : null;
@@ -230,7 +234,9 @@
   const HOST = (root.dataset.origins || '').split(' ').includes(q.get('origin')) ? q.get('origin') : null;
   const tell = (m) => HOST && parent !== window && parent.postMessage({ parley: 1, ...m }, HOST);
   let height = 0;
+  // Measuring forces a layout, so only when there is a host to tell (the ResizeObserver calls it after layout).
   const sendHeight = () => {
+    if (!HOST) return;
     const h = Math.ceil(doc.body.getBoundingClientRect().height);
     if (h !== height) tell({ type: 'height', height: (height = h) });
   };
@@ -797,6 +803,5 @@
   load(null, true, firstPage).then(async () => {
     account();
     if (hashId()) await goTo(hashId());
-    sendHeight();
   });
 })();

@@ -8,11 +8,12 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const zlib = require('node:zlib');
 const h = require('./lib/harness');
+const { RELAXED, client } = require('./lib/comments');
 
 const BUDGET = 4096; // bytes of embed.js after gzip -9 (issue 5: "at most 4 KB gzipped")
 
 const SITES = [
-  { id: 'blog', origins: ['https://blog.example', 'http://127.0.0.1:9'] },
+  { id: 'blog', origins: ['https://blog.example', 'http://127.0.0.1:9'], moderation: 'none' },
   { id: 'news', origins: ['https://news.example', 'https://www.news.example:8443', 'http://localhost:3000'], gravatar: true },
   { id: 'solo', origins: ['https://solo.example'] },
 ];
@@ -22,7 +23,7 @@ let parley;
 
 before(async () => {
   redis = await h.startRedis();
-  parley = await h.startParley({ redisUrl: redis.url, sites: SITES });
+  parley = await h.startParley({ redisUrl: redis.url, sites: SITES, comments: RELAXED });
 });
 
 after(async () => {
@@ -174,8 +175,14 @@ test('/embed/thread: the site\'s origins are its frame-ancestors and its data-or
     const what = `site ${site.id}`;
     assert.equal(r.status, 200, what);
     assert.equal(r.headers['content-type'], 'text/html; charset=utf-8', what);
-    assert.equal(r.headers['cache-control'], 'no-cache', what);
-    assert.match(String(r.headers.etag), /^"[0-9a-f]{16}"$/, what);
+    // With the article's url it carries that thread's first page: never cached, no ETag.
+    assert.equal(r.headers['cache-control'], 'no-store', what);
+    assert.equal(r.headers.etag, undefined, what);
+    // Without, it is the same for every article of the site: revalidated by ETag.
+    const plain = await raw('GET', `/embed/thread?site=${site.id}`);
+    assert.equal(plain.headers['cache-control'], 'no-cache', what);
+    assert.match(String(plain.headers.etag), /^"[0-9a-f]{16}"$/, what);
+    assert.deepEqual(csp(plain.headers['content-security-policy']), csp(r.headers['content-security-policy']), what);
     const headers = Object.keys(r.headers).filter((k) => k === 'content-security-policy');
     assert.equal(headers.length, 1, `${what}: one CSP`);
     const p = csp(r.headers['content-security-policy']);
@@ -201,13 +208,47 @@ test('/embed/thread: the site\'s origins are its frame-ancestors and its data-or
       assert.equal(a.headers['cache-control'], 'public, max-age=31536000, immutable', ref);
     }
     // Revalidation: 304 without a body; another site is another ETag.
-    const c = await raw('GET', `/embed/thread?site=${site.id}`, { 'if-none-match': r.headers.etag });
+    const c = await raw('GET', `/embed/thread?site=${site.id}`, { 'if-none-match': plain.headers.etag });
     assert.equal(c.status, 304, what);
     assert.equal(c.body.length, 0, what);
   }
   const etags = new Set();
   for (const site of SITES) etags.add((await raw('GET', `/embed/thread?site=${site.id}`)).headers.etag);
   assert.equal(etags.size, SITES.length, 'one ETag per site');
+});
+
+test('/embed/thread?url= carries the first page of comments, as GET /comments answers it, inert in its script element', async () => {
+  const c = client(parley);
+  const url = 'https://blog.example/first-page';
+  const block = (html) => {
+    const m = /<script type="application\/json" id="first-page">([^]*?)<\/script>/.exec(html);
+    assert.ok(m, 'the data block');
+    return m[1];
+  };
+  const strip = ({ form_token: t, ...rest }) => { assert.match(t, /^[A-Za-z0-9_-]{20,}$/); return rest; };
+  // No comments yet: the empty page, with a form token.
+  let r = await raw('GET', `/embed/thread?site=blog&url=${encodeURIComponent(url)}`);
+  let api = await raw('GET', `/api/v1/comments?site=blog&url=${encodeURIComponent(url)}`);
+  assert.deepEqual(strip(JSON.parse(block(text(r)))), strip(JSON.parse(text(api))));
+  // Bodies that try to end the script element or open a comment in it stay data.
+  const bodies = ['</script><script>alert(1)</script>', '<!-- <script>', '</SCRIPT >x', 'plain & <b>bold</b>'];
+  for (const body of bodies) await c.create({ site: 'blog', url, body });
+  r = await raw('GET', `/embed/thread?site=blog&url=${encodeURIComponent(url)}`);
+  api = await raw('GET', `/api/v1/comments?site=blog&url=${encodeURIComponent(url)}`);
+  const html = text(r);
+  const data = block(html);
+  assert.ok(!data.includes('<'), 'no < in the data block');
+  assert.equal(html.split(/<\/script/i).length - 1, (html.match(/<script\b/gi) || []).length, 'every script element ends where it should');
+  const page = JSON.parse(data);
+  assert.deepEqual(strip(page), strip(JSON.parse(text(api))));
+  assert.equal(page.comments.length, bodies.length);
+  assert.ok(!html.includes('@example'), 'no e-mail address in the page');
+  // A foreign or malformed url: the page, without data (the widget then asks the API, which says what is wrong).
+  for (const bad of ['https://evil.example/x', 'not a url', '']) {
+    r = await raw('GET', `/embed/thread?site=blog&url=${encodeURIComponent(bad)}`);
+    assert.equal(r.status, 200, bad);
+    assert.equal(block(text(r)), '', bad);
+  }
 });
 
 test('/embed/thread: a missing or unknown site is the JSON 404 unknown_site', async () => {
