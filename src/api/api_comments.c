@@ -324,10 +324,11 @@ static void on_page(h2o_req_t *req, int err, const store_page_t *page, void *dat
         total += page->publics[i].len + 16;
     }
     json_t *thread =
-        json_pack("{s:s%,s:o,s:I,s:b}", "url", page->exists ? page->url.base : l->thread.ref.canonical.base,
+        json_pack("{s:s%,s:o,s:I,s:b,s:I,s:I}", "url", page->exists ? page->url.base : l->thread.ref.canonical.base,
                   page->exists ? page->url.len : l->thread.ref.canonical.len, "title",
                   page->title.len != 0 ? json_stringn(page->title.base, page->title.len) : json_null(), "count",
-                  (json_int_t)page->count, "locked", page->locked);
+                  (json_int_t)page->count, "locked", page->locked, "max_depth", (json_int_t)r->site->max_depth,
+                  "edit_window_s", (json_int_t)r->site->edit_window_s);
     h2o_iovec_t head = api_json_dump(&req->pool, thread);
     json_decref(thread);
     json_t *next = page->next.base != NULL ? json_stringn(page->next.base, page->next.len) : json_null();

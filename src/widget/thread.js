@@ -213,7 +213,9 @@
     },
   };
 
-  const EDIT_MS = 15 * 60e3; // how long Edit and Delete are offered after posting (the server decides)
+  // Edit and Delete are offered until the site's edit window (thread.edit_window_s) ends; each remembered edit
+  // token keeps its end (x; entries from before x existed: 15 minutes after c).
+  const until = (e) => e?.x ?? (e?.c ?? 0) + 15 * 60e3;
   const FIRST = 5; // comments of a page painted before the rest are built (more than the iframe's first 320 px)
   const doc = document, root = doc.documentElement;
   const $ = (id) => doc.getElementById(id);
@@ -249,7 +251,7 @@
   try {
     for (let i = localStorage.length; i--;) {
       const k = localStorage.key(i);
-      if (k.startsWith('parley.edit.') && !(Date.now() - json(k)?.c < EDIT_MS)) store.del(k);
+      if (k.startsWith('parley.edit.') && !(Date.now() < until(json(k)))) store.del(k);
     }
   } catch {}
 
@@ -320,7 +322,7 @@
     if (c.status === 'deleted') return null;
     if (me && c.verified && c.author === me.username) return {};
     const e = json(editKey(c.id));
-    return Date.now() - e?.c < EDIT_MS ? e : null;
+    return Date.now() < until(e) ? e : null;
   }
 
   function renderComment(c) {
@@ -363,6 +365,9 @@
     art.append(text, actions(c));
   }
 
+  // 0 for a top-level comment; counted through the parents shown (one not on this page ends the count).
+  const depthOf = (c) => { let d = 0; for (let p = c; p?.parent && d < 20; p = byId.get(String(p.parent))) d++; return d; };
+
   function actions(c) {
     const bar = el('div', 'c-acts');
     if (c.status === 'approved') {
@@ -374,7 +379,8 @@
           ' ', el('span', 'n', v > 0 ? c.likes : c.dislikes));
         bar.append(b);
       }
-      if (!thread.locked) bar.append(button(S.reply, 'reply', 'link'));
+      // At the site's depth limit a reply would join this comment's level, so (as WordPress) no Reply there.
+      if (!thread.locked && depthOf(c) + 1 < (thread.max_depth ?? 5)) bar.append(button(S.reply, 'reply', 'link'));
     }
     if (editable(c)) bar.append(button(S.edit, 'edit', 'link'), button(S.del, 'del', 'link'));
     return bar;
@@ -555,7 +561,10 @@
       return failure(form, $('form-alert'), r.error);
     }
     const c = r.data.comment;
-    if (r.data.edit_token) store.set(editKey(c.id), JSON.stringify({ t: r.data.edit_token, c: Date.now(), b: body.body }));
+    if (r.data.edit_token) {
+      const x = Date.now() + (thread.edit_window_s ?? 900) * 1e3;
+      store.set(editKey(c.id), JSON.stringify({ t: r.data.edit_token, c: Date.now(), x, b: body.body }));
+    }
     const li = renderComment(c);
     // c.parent: at the depth limit a reply joins its parent's level
     const parent = c.parent && $(`comment-${c.parent}`);

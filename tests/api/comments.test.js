@@ -80,7 +80,7 @@ test('create: 201 with the public comment and an edit token; GET returns the thr
   let g = await c.thread('blog', url);
   assert.equal(g.status, 200, g.text);
   assert.deepEqual(Object.keys(g.json).sort(), ['comments', 'form_token', 'next', 'thread']);
-  assert.deepEqual(g.json.thread, { url, title: 'Hello, world', count: 1, locked: false });
+  assert.deepEqual(g.json.thread, { url, title: 'Hello, world', count: 1, locked: false, max_depth: 3, edit_window_s: 900 });
   assert.deepEqual(g.json.comments, [cm], 'GET shows exactly what the 201 answered');
   assert.equal(g.json.next, null);
   assert.match(g.json.form_token, /^[A-Za-z0-9_-]{32}$/);
@@ -99,14 +99,14 @@ test('create: 201 with the public comment and an edit token; GET returns the thr
   assert.equal(second.comment.id, cm.id + 1, 'ids are allocated in order within the thread');
   assert.notEqual(second.edit_token, r.json.edit_token);
   g = await c.thread('blog', url);
-  assert.deepEqual(g.json.thread, { url, title: 'Hello, world', count: 2, locked: false });
+  assert.deepEqual(g.json.thread, { url, title: 'Hello, world', count: 2, locked: false, max_depth: 3, edit_window_s: 900 });
   assert.deepEqual(g.json.comments.map((x) => x.id), [cm.id, second.comment.id]);
 
   // The thread URL is the canonical one, whatever spelling the page sends.
   const variant = `${url.replace('https://', 'http://www.')}/?utm_source=x#comments`;
   g = await c.thread('blog', variant);
   assert.equal(g.status, 200, g.text);
-  assert.deepEqual(g.json.thread, { url, title: 'Hello, world', count: 2, locked: false });
+  assert.deepEqual(g.json.thread, { url, title: 'Hello, world', count: 2, locked: false, max_depth: 3, edit_window_s: 900 });
 
   // A thread nobody commented on yet: empty, no title.
   g = await c.thread('blog', page('empty'));

@@ -448,7 +448,7 @@ test('thread lock: new comments are 403 thread_locked and GET says locked; unloc
   assert.equal((await a.admin('POST', '/api/v1/admin/threads/unlock', { site: 'none', url: fresh })).status, 200);
   assert.equal((await a.post({ site: 'none', url: fresh, title: 'Fresh post', body: 'first comment' })).status, 201);
   g = await a.thread('none', fresh);
-  assert.deepEqual(g.json.thread, { url: fresh, title: 'Fresh post', count: 1, locked: false });
+  assert.deepEqual(g.json.thread, { url: fresh, title: 'Fresh post', count: 1, locked: false, max_depth: 5, edit_window_s: 900 });
 
   assertError(await a.admin('POST', '/api/v1/admin/threads/freeze', { site: 'none', url }), 404, 'not_found');
   assertError(await a.admin('POST', '/api/v1/admin/threads/lock', { site: 'none', url: 'https://evil.example/x' }), 403, 'foreign_url', 'url');
