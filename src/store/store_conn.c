@@ -288,14 +288,48 @@ store_call_t *store_call_start(store_t *store, h2o_req_t *req, store_reply_fn on
     return call;
 }
 
+/* Sends ARGC arguments as one RESP array, formatted here: hiredis's redisAsyncCommandArgv formats through sds
+ * with a printf-like sdscatfmt per argument (about a tenth of a comment write's CPU in parleyd); the bytes are
+ * the same. Commands up to 4 KiB are formatted on the stack. */
+static int send_argv(redisAsyncContext *ac, redisCallbackFn *fn, void *priv, int argc, const char **argv,
+                     const size_t *lens)
+{
+    size_t need = 16;
+    for (int i = 0; i < argc; ++i)
+        need += lens[i] + 24;
+    char stack[4096], *buf = need <= sizeof(stack) ? stack : malloc(need);
+    if (buf == NULL)
+        abort();
+    size_t o = 0;
+    buf[o++] = '*';
+    for (int i = -1; i < argc; ++i) { /* i = -1: the array header's count */
+        char num[24];
+        size_t n = 0, v = i < 0 ? (size_t)argc : lens[i];
+        do
+            num[n++] = (char)('0' + v % 10);
+        while ((v /= 10) != 0);
+        if (i >= 0)
+            buf[o++] = '$';
+        while (n > 0)
+            buf[o++] = num[--n];
+        buf[o++] = '\r';
+        buf[o++] = '\n';
+        if (i < 0)
+            continue;
+        memcpy(buf + o, argv[i], lens[i]);
+        o += lens[i];
+        buf[o++] = '\r';
+        buf[o++] = '\n';
+    }
+    int ret = redisAsyncFormattedCommand(ac, fn, priv, buf, o);
+    if (buf != stack)
+        free(buf);
+    return ret;
+}
+
+/* A script's copy of its arguments lives in the same allocation as the command (store_call_script). */
 static void free_cmd(struct st_cmd_t *cmd)
 {
-    if (cmd->argv != NULL) {
-        for (int i = 0; i < cmd->nkeys + cmd->nargs; ++i)
-            free(cmd->argv[i]);
-        free(cmd->argv);
-        free(cmd->lens);
-    }
     free(cmd);
 }
 
@@ -350,7 +384,7 @@ void store_call_command(store_call_t *call, int argc, const char **argv, const s
     cmd->script = -1;
     call->pending++;
     store_stats.commands++;
-    if (redisAsyncCommandArgv(call->store->ac, on_command_reply, cmd, argc, argv, lens) != REDIS_OK) {
+    if (send_argv(call->store->ac, on_command_reply, cmd, argc, argv, lens) != REDIS_OK) {
         /* Only fails when the context is disconnecting; answer like a lost connection. */
         on_command_reply(call->store->ac, NULL, cmd);
     }
@@ -376,7 +410,7 @@ static void send_script(store_call_t *call, struct st_cmd_t *cmd, int as_eval)
         lens[3 + i] = cmd->lens[i];
     }
     store_stats.commands++;
-    if (redisAsyncCommandArgv(call->store->ac, on_command_reply, cmd, 3 + total, argv, lens) != REDIS_OK) {
+    if (send_argv(call->store->ac, on_command_reply, cmd, 3 + total, argv, lens) != REDIS_OK) {
         cmd->retried = 1;
         on_command_reply(call->store->ac, NULL, cmd);
     }
@@ -388,25 +422,29 @@ void store_call_script(store_call_t *call, store_script_t script, int nkeys, int
     int total = nkeys + nargs;
     if (total > 24)
         abort(); /* programmer error: scripts take few arguments (send_script's arrays hold 24) */
-    struct st_cmd_t *cmd = calloc(1, sizeof(*cmd));
+    /* One allocation for the command, its argument pointers and lengths, and a NUL-terminated copy of each argument
+     * (kept for a retry as EVAL): a comment's create script has 21 arguments, and 21 mallocs showed in profiles. */
+    size_t bytes = 0;
+    for (int i = 0; i < total; ++i)
+        bytes += lens[i] + 1;
+    struct st_cmd_t *cmd = malloc(sizeof(*cmd) + (size_t)total * (sizeof(char *) + sizeof(size_t)) + bytes);
     if (cmd == NULL)
         abort();
+    memset(cmd, 0, sizeof(*cmd));
     cmd->call = call;
     cmd->idx = call->sent++;
     cmd->script = (int)script;
     cmd->nkeys = nkeys;
     cmd->nargs = nargs;
-    cmd->argv = calloc((size_t)total, sizeof(char *));
-    cmd->lens = calloc((size_t)total, sizeof(size_t));
-    if (cmd->argv == NULL || cmd->lens == NULL)
-        abort();
+    cmd->argv = (char **)(cmd + 1);
+    cmd->lens = (size_t *)(cmd->argv + total);
+    char *p = (char *)(cmd->lens + total);
     for (int i = 0; i < total; ++i) {
-        cmd->argv[i] = malloc(lens[i] + 1);
-        if (cmd->argv[i] == NULL)
-            abort();
-        memcpy(cmd->argv[i], argv[i], lens[i]);
-        cmd->argv[i][lens[i]] = '\0';
+        cmd->argv[i] = p;
+        memcpy(p, argv[i], lens[i]);
+        p[lens[i]] = '\0';
         cmd->lens[i] = lens[i];
+        p += lens[i] + 1;
     }
     call->pending++;
     send_script(call, cmd, 0);
