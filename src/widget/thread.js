@@ -304,15 +304,30 @@
   }
 
   // --- times: "5 minutes ago", the exact time on hover ---
-  const rtf = new Intl.RelativeTimeFormat(LANG, { numeric: 'auto' });
-  const dtf = new Intl.DateTimeFormat(LANG, { dateStyle: 'long', timeStyle: 'short' });
+  // Creating Intl's formatters takes ~45 ms in a fresh frame (measured by tests/bench/browser.js), so the first
+  // comments are painted without their times and times() writes them right after; later ones get them at once.
+  let rtf = null, dtf = null;
+  const fmt = () => {
+    rtf ||= new Intl.RelativeTimeFormat(LANG, { numeric: 'auto' });
+    dtf ||= new Intl.DateTimeFormat(LANG, { dateStyle: 'long', timeStyle: 'short' });
+  };
   const UNITS = { year: 31536e3, month: 2592e3, week: 604800, day: 86400, hour: 3600, minute: 60 };
   function ago(iso) {
+    fmt();
     const s = (Date.parse(iso) - Date.now()) / 1000;
     for (const [u, n] of Object.entries(UNITS)) if (-s >= n) return rtf.format(Math.round(s / n), u);
     return rtf.format(0, 'second');
   }
-  const exact = (iso) => dtf.format(new Date(iso));
+  const exact = (iso) => { fmt(); return dtf.format(new Date(iso)); };
+  // Every time of the list: the relative text, the exact time on hover (also of "edited").
+  function times() {
+    fmt();
+    for (const t of list.querySelectorAll('time')) {
+      t.textContent = ago(t.dateTime);
+      t.title = exact(t.dateTime);
+    }
+    for (const e of list.querySelectorAll('.c-edited[data-at]')) e.title = exact(e.dataset.at);
+  }
 
   // --- rendering ---
   const showCount = () => { $('count').textContent = S.count(thread.count || 0); };
@@ -353,10 +368,10 @@
     // The permalink: the host page, which passes the fragment on to us.
     const page = /^https?:\/\//i.test(URL_) ? URL_.split('#')[0] : '';
     const link = el('a', 'c-date', null, { href: `${page}#comment-${c.id}`, target: '_top' });
-    link.append(el('time', null, ago(c.created), { dateTime: c.created, title: exact(c.created) }));
+    link.append(el('time', null, rtf ? ago(c.created) : '', { dateTime: c.created, title: rtf ? exact(c.created) : '' }));
     const meta = el('span', 'c-meta');
     meta.append(link);
-    if (c.edited) meta.append(' · ', el('span', 'c-edited', S.edited, { title: exact(c.edited) }));
+    if (c.edited) meta.append(' · ', el('span', 'c-edited', S.edited, { title: rtf ? exact(c.edited) : '', 'data-at': c.edited }));
     head.append(who, meta);
     art.append(head);
     if (c.status === 'pending') art.append(el('p', 'c-pending', S.awaiting));
@@ -429,6 +444,7 @@
       if (added.length === FIRST && !waited) {
         waited = true;
         await painted();
+        times();
         if (seq !== shown) return added;
       }
       if ($(`comment-${c.id}`)) continue;
@@ -443,6 +459,7 @@
     $('closed').hidden = !thread.locked;
     form.hidden = thread.locked;
     if (thread.locked) moveForm(null);
+    if (!rtf) painted().then(times); // a page of FIRST comments or fewer
     return added;
   }
 
@@ -801,7 +818,7 @@
 
   // --- start ---
   setInterval(() => {
-    for (const t of list.querySelectorAll('time')) t.textContent = ago(t.dateTime);
+    times();
     // Edit and Delete go when the window closes
     for (const bar of list.querySelectorAll('.c-acts')) {
       const c = byId.get(bar.closest('li').dataset.id);
