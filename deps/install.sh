@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
-# Installs the Debian packages listed in deps/packages.txt that are not installed yet.
+# Installs the Debian packages listed in deps/packages.txt that are not installed yet: those of every section, or,
+# given section names ("deps/install.sh build unit"), only those of the named sections ("# --- name ---" lines).
 # Runs apt-get as root, or through sudo otherwise. Safe to run again: it does nothing when
 # everything is present. Node.js counts as present when a `node` >= 18 is already on PATH.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 want=()
+section=""
+sections=" "
 while read -r line; do
+    if [[ $line =~ ^#\ ---\ ([a-z]+) ]]; then
+        section=${BASH_REMATCH[1]}
+        sections+="$section "
+        continue
+    fi
+    if [ $# -gt 0 ] && [[ " $* " != *" $section "* ]]; then
+        continue
+    fi
     pkg=${line%%#*}
     pkg=$(echo "$pkg" | tr -d '[:space:]')
     [ -n "$pkg" ] || continue
@@ -18,6 +29,9 @@ while read -r line; do
         want+=("$pkg")
     fi
 done <"$here/packages.txt"
+for s in "$@"; do
+    [[ $sections == *" $s "* ]] || { echo "deps: no section '$s' in packages.txt (have:$sections)" >&2; exit 2; }
+done
 
 [ ${#want[@]} -eq 0 ] && exit 0
 
