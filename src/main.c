@@ -5,11 +5,13 @@
  * before a thread exists. Signals are blocked in every thread and taken synchronously by the main thread with
  * sigwait, so no handler ever runs inside h2o or hiredis. */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <openssl/crypto.h>
 #include "core/core_config.h"
 #include "core/core_log.h"
@@ -19,7 +21,6 @@
 #include "api/api.h"
 #include "mail/mail.h"
 #include "http/http.h"
-#include "tool/tool.h"
 
 struct st_thread_arg_t {
     http_server_t *srv;
@@ -56,13 +57,31 @@ static core_log_level_t level_of(const char *s)
     return CORE_LOG_INFO;
 }
 
+/* Runs parleyd-tool from parleyd's own directory (else from PATH) with the same arguments; returns only on failure. */
+static int exec_tool(char **argv)
+{
+    char self[PATH_MAX], path[PATH_MAX + 16];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            snprintf(path, sizeof(path), "%s/parleyd-tool", self);
+            execv(path, argv);
+        }
+    }
+    execvp("parleyd-tool", argv);
+    fprintf(stderr, "parleyd %s: cannot run parleyd-tool (installed next to parleyd or on PATH): %s\n", argv[1],
+            strerror(errno));
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
-    /* The command-line tools (src/tool) run instead of the server. */
-    if (argc > 1 && strcmp(argv[1], "import") == 0)
-        return tool_import_main(argc - 1, argv + 1);
-    if (argc > 1 && strcmp(argv[1], "export") == 0)
-        return tool_export_main(argc - 1, argv + 1);
+    /* The command-line tools (src/tool) run instead of the server, from their own binary (tool_main.c). */
+    if (argc > 1 && (strcmp(argv[1], "import") == 0 || strcmp(argv[1], "export") == 0))
+        return exec_tool(argv);
     const char *conf_path = "conf/parley.yaml";
     int check_only = 0;
     for (int i = 1; i < argc; ++i) {

@@ -1,6 +1,6 @@
 // Accessibility: axe-core (npm, injected into each page and frame) finds no WCAG 2.2 A/AA violation (tags wcag2a,
 // wcag2aa, wcag21a, wcag21aa, wcag22aa) on the share bar, the thread (with comments, and with each account dialog
-// open), the account pages and /demo, in the light and the dark theme; and a comment can be posted by keyboard
+// open), the account pages (with the manage-my-comments page) and /demo, in the light and the dark theme; and a comment can be posted by keyboard
 // alone, with a visible focus indicator on every control on the way.
 'use strict';
 const assert = require('node:assert/strict');
@@ -59,7 +59,7 @@ for (const scheme of SCHEMES) {
 
   env.test(`axe: the account pages (${scheme})`, async () => {
     const page = await env.newPage({ colorScheme: scheme });
-    for (const p of ['register', 'verify', 'lost-password', 'reset']) {
+    for (const p of ['register', 'verify', 'lost-password', 'reset', 'privacy']) {
       await page.goto(`${env.parley}/account/${p}`);
       await page.getByRole('heading', { level: 1 }).waitFor();
       await page.waitForLoadState('networkidle');

@@ -238,6 +238,11 @@ test('one container with the embedded Redis: comment survives restarts, PID 1 no
     assert.match(c.html, new RegExp(`Kept across restarts ${RUN}`), what);
   };
   await seen('before any restart');
+  // `parleyd export` inside the running container (parleyd execs parleyd-tool, which links libxml2): the site's
+  // JSON holds the comment, read from the embedded Redis the server is using.
+  const exported = await exec(name, ['parleyd', 'export', '-c', '/etc/parley/parley.yaml', '--site', 'demo']);
+  assert.equal(exported.code, 0, exported.err || exported.out);
+  assert.match(exported.out, new RegExp(`Kept across restarts ${RUN}`), 'the export holds the comment');
 
   // podman stop: SIGTERM to PID 1, exit code 0 within 5 s, and the embedded Redis shut down by itself.
   note('podman stop', await stopGracefully(name));
