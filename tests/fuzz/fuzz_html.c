@@ -7,8 +7,9 @@
  * noopener" on every a, no comment, CDATA or template node, no raw newline in text, and it must be the tree the
  * sanitiser wrote: no element inserted, cloned, moved or implicitly closed by the parser, no a inside an a, no p or
  * blockquote inside a p or an inline element, no text outside a p. Sanitising the output again must give the same
- * bytes, core_html_count_links must count exactly the a tags that carry an href, and core_html_escape must leave
- * no markup character unescaped. Any violation aborts, which libFuzzer reports as a crash with the input saved. */
+ * bytes, the plain-text shortcut must give the parser path's bytes, core_html_count_links must count exactly the a tags
+ * that carry an href, and core_html_escape must leave no markup character unescaped. Any violation aborts, which
+ * libFuzzer reports as a crash with the input saved. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -85,6 +86,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (links != count_substr(out, "<a href=\"") || core_html_count_links(out, out_len) != links ||
         core_html_count_sanitized_links(out, out_len) != links)
         abort();
+
+    /* The plain-text shortcut gives exactly what the parser's path gives. */
+    size_t parsed_len = 0;
+    char *parsed = core_html_sanitize_parsed(in, size, &parsed_len);
+    if (parsed_len != out_len || memcmp(parsed, out, out_len) != 0)
+        abort();
+    free(parsed);
 
     char *again = core_html_sanitize(out, out_len, &again_len);
     if (again_len != out_len || memcmp(again, out, out_len) != 0)

@@ -827,6 +827,81 @@ static void test_count_links(void **state)
     assert_int_equal(core_html_count_links(NULL, 0), 0);
 }
 
+/* Plain text (no '<', '&' or CR) skips the parser; the output must be the parser path's, byte for byte. Fixed
+ * cases for every layout rule, then random texts over an alphabet that stresses them. */
+static void same_both_ways(const char *in, size_t len)
+{
+    size_t a_len, b_len;
+    char *a = core_html_sanitize(in, len, &a_len), *b = core_html_sanitize_parsed(in, len, &b_len);
+    if (a_len != b_len || memcmp(a, b, a_len) != 0)
+        fail_msg("plain text differs: [%.*s] fast [%s] parsed [%s]", (int)len, in, a, b);
+    free(a);
+    free(b);
+}
+
+static void test_plain_text_shortcut(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "",
+        " ",
+        "\n",
+        "\n\n\n",
+        "hello",
+        "  leading and trailing  ",
+        "one\ntwo",
+        "para one\n\npara two",
+        "a\n\n\n\nb",
+        "\n\nstarts with blank lines",
+        "ends with blank lines\n\n",
+        "tab\there\fform feed",
+        "see https://example.com/a?b=1 and http://x.example.",
+        "mailto:a@example.com www.example.com",
+        "(https://example.com/x), https://example.com/y.",
+        "quotes \" and ' and > alone",
+        "caf\xc3\xa9 \xf0\x9f\x98\x80",
+        "bad utf-8 \xff\xfe here",
+        "nul\0inside",
+        "ctrl \x01\x7f chars",
+        "https://",
+        "a\n b\n  c",
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i)
+        same_both_ways(cases[i], i == 18 ? 10 : strlen(cases[i]));
+    static const char *const parts[] = {" ",
+                                        "\n",
+                                        "\n\n",
+                                        "\t",
+                                        "word",
+                                        "https://example.com/p?q=1",
+                                        "x.",
+                                        "é",
+                                        "\xe2\x80\xa8",
+                                        ">",
+                                        "\"",
+                                        "'",
+                                        "(",
+                                        ")",
+                                        "http://a",
+                                        "www.b.example",
+                                        "\x0b",
+                                        "\xc2\xa0"};
+    srand(7);
+    char buf[512];
+    for (int round = 0; round < 3000; ++round) {
+        size_t n = 0;
+        for (int k = rand() % 24; k > 0; --k) {
+            const char *p = parts[rand() % (int)(sizeof(parts) / sizeof(parts[0]))];
+            size_t pl = strlen(p);
+            if (n + pl >= sizeof(buf))
+                break;
+            memcpy(buf + n, p, pl);
+            n += pl;
+        }
+        same_both_ways(buf, n);
+    }
+}
+
 static void test_escape(void **state)
 {
     char buf[64];
@@ -867,10 +942,11 @@ int main(void)
     for (size_t i = 0; i < NEXACT; i++)
         exact_tests[i] = (struct CMUnitTest){exact[i].name, test_exact, NULL, NULL, (void *)&exact[i]};
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_whitelist_survives), cmocka_unit_test(test_depth_limit),
-        cmocka_unit_test(test_attr_limit),         cmocka_unit_test(test_lengths),
-        cmocka_unit_test(test_reopen_budget),      cmocka_unit_test(test_structured_random),
-        cmocka_unit_test(test_count_links),        cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_whitelist_survives),  cmocka_unit_test(test_depth_limit),
+        cmocka_unit_test(test_attr_limit),          cmocka_unit_test(test_lengths),
+        cmocka_unit_test(test_reopen_budget),       cmocka_unit_test(test_structured_random),
+        cmocka_unit_test(test_count_links),         cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_plain_text_shortcut),
     };
     int failed = cmocka_run_group_tests_name("core_html XSS vectors", vector_tests, NULL, NULL);
     failed += cmocka_run_group_tests_name("core_html exact outputs", exact_tests, NULL, NULL);
