@@ -209,6 +209,13 @@ void api_comments_list(api_req_t *r);
  * of the request's pool instead of sent; CB gets NULL, 0 when there is no page to give (a bad or foreign URL, Redis
  * down). For the thread iframe's HTML, so the widget paints comments without asking for them. Sets r->site.
  */
+/**
+ * A stored comment (STORED, parsed) as its author may see it: site, url, id, parent, created, edited (null if
+ * never), status (spam reads "pending", as everywhere: its author is never told), author, email, website, body,
+ * html, likes, dislikes; never the internal hashes. NULL on allocation failure. For the account export and "manage
+ * my comments".
+ */
+json_t *api_comment_for_author(h2o_iovec_t site, h2o_iovec_t url, json_t *stored);
 typedef void (*api_first_page_cb)(api_req_t *r, const h2o_iovec_t *bufs, size_t n, void *data);
 void api_comments_first_page(api_req_t *r, const core_config_site_t *site, h2o_iovec_t url, api_first_page_cb cb,
                              void *data);

@@ -1250,26 +1250,15 @@ void api_accounts_password_reset(api_req_t *r)
 
 /* ---- privacy: export everything of an account, delete an account ---- */
 
-/* One stored comment, as its author may see it: the text as written and as shown, never internal hashes. */
+/* One stored comment (JSON) as its author may see it (api_comment_for_author); ENTRY is "site:url-hash:id". */
 static json_t *own_comment_json(h2o_iovec_t entry, h2o_iovec_t json, h2o_iovec_t url)
 {
     json_t *c = json_loadb(json.base, json.len, 0, NULL);
     if (c == NULL)
         return NULL;
     const char *colon = memchr(entry.base, ':', entry.len);
-    json_t *out = json_pack("{s:s%,s:s%}", "site", entry.base, colon != NULL ? (size_t)(colon - entry.base) : entry.len,
-                            "url", url.base, url.len);
-    static const char *const keep[] = {"id",    "parent",  "created_iso", "edited_iso", "status", "author",
-                                       "email", "website", "body",        "html",       "likes",  "dislikes"};
-    for (size_t i = 0; out != NULL && i < sizeof(keep) / sizeof(keep[0]); ++i) {
-        json_t *v = json_object_get(c, keep[i]);
-        if (v != NULL)
-            json_object_set(out,
-                            strcmp(keep[i], "created_iso") == 0  ? "created"
-                            : strcmp(keep[i], "edited_iso") == 0 ? "edited"
-                                                                 : keep[i],
-                            v);
-    }
+    json_t *out = api_comment_for_author(
+        h2o_iovec_init(entry.base, colon != NULL ? (size_t)(colon - entry.base) : entry.len), url, c);
     json_decref(c);
     return out;
 }

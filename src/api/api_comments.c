@@ -1379,3 +1379,25 @@ void api_comments_feed(api_req_t *r)
     if (err != 0)
         api_reply_error(r, err, NULL, NULL);
 }
+
+/* --- a comment as its author may see it (account export, "manage my comments") --- */
+
+json_t *api_comment_for_author(h2o_iovec_t site, h2o_iovec_t url, json_t *stored)
+{
+    json_t *out = json_pack("{s:s%,s:s%}", "site", site.base, site.len, "url", url.base, url.len);
+    static const char *const keep[][2] = {
+        {"id", "id"},         {"parent", "parent"}, {"created_iso", "created"}, {"edited_iso", "edited"},
+        {"status", "status"}, {"author", "author"}, {"email", "email"},         {"website", "website"},
+        {"body", "body"},     {"html", "html"},     {"likes", "likes"},         {"dislikes", "dislikes"}};
+    for (size_t i = 0; out != NULL && i < sizeof(keep) / sizeof(keep[0]); ++i) {
+        json_t *v = json_object_get(stored, keep[i][0]);
+        if (v != NULL)
+            json_object_set(out, keep[i][1], v);
+    }
+    const char *st = json_string_value(json_object_get(stored, "status"));
+    if (out != NULL && st != NULL && strcmp(st, "spam") == 0)
+        json_object_set_new(out, "status", json_string("pending")); /* its author is never told */
+    if (out != NULL && json_object_get(out, "edited") == NULL)
+        json_object_set_new(out, "edited", json_null());
+    return out;
+}

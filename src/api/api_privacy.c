@@ -228,28 +228,6 @@ static json_t *own_comment(const struct st_manage_t *m, const store_value_t *jso
 
 /* ---- GET /api/v1/privacy/comments ---- */
 
-/* One comment as its author may see it: what they wrote and what was shown, never the internal hashes. A comment
- * caught as spam reads "pending", as everywhere else (its author is never told). */
-static json_t *export_json(h2o_iovec_t entry, size_t site_len, json_t *c, h2o_iovec_t url)
-{
-    json_t *out = json_pack("{s:s%,s:s%}", "site", entry.base, site_len, "url", url.base, url.len);
-    static const char *const keep[][2] = {
-        {"id", "id"},         {"parent", "parent"}, {"created_iso", "created"}, {"edited_iso", "edited"},
-        {"status", "status"}, {"author", "author"}, {"email", "email"},         {"website", "website"},
-        {"body", "body"},     {"html", "html"},     {"likes", "likes"},         {"dislikes", "dislikes"}};
-    for (size_t i = 0; out != NULL && i < sizeof(keep) / sizeof(keep[0]); ++i) {
-        json_t *v = json_object_get(c, keep[i][0]);
-        if (v != NULL)
-            json_object_set(out, keep[i][1], v);
-    }
-    const char *st = json_string_value(json_object_get(c, "status"));
-    if (out != NULL && st != NULL && strcmp(st, "spam") == 0)
-        json_object_set_new(out, "status", json_string("pending"));
-    if (out != NULL && json_object_get(out, "edited") == NULL)
-        json_object_set_new(out, "edited", json_null());
-    return out;
-}
-
 static void on_export_comments(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
 {
     struct st_manage_t *m = data;
@@ -266,7 +244,7 @@ static void on_export_comments(h2o_req_t *req, int err, const store_value_t *v, 
         json_t *c = own_comment(m, &v[i + 1]);
         if (c == NULL)
             continue;
-        json_t *o = export_json(v[i].str, site_len, c, str_of(&v[i + 2]));
+        json_t *o = api_comment_for_author(h2o_iovec_init(v[i].str.base, site_len), str_of(&v[i + 2]), c);
         json_decref(c);
         if (o != NULL)
             json_array_append_new(list, o);

@@ -310,12 +310,17 @@ describe('accounts: the flows through the real SMTP sink', () => {
     assert.equal(one.status, 201, one.text);
     const two = await c.post({ site: 'blog', url, body: 'Second words.' }, { bare: true, ...bearer });
     assert.equal(two.status, 201, two.text);
+    // Caught by the honeypot: stored as spam, and like everywhere its author only ever reads "pending".
+    const caught = await c.post({ site: 'blog', url, body: 'Third words, caught.', hp: 'x' }, { bare: true, ...bearer });
+    assert.equal(caught.status, 201, caught.text);
 
     const ex = await a.call('GET', '/me/export', undefined, { token: s.token });
     assert.equal(ex.status, 200, ex.text);
     assert.equal(ex.json.user.username, u.username);
     assert.equal(ex.json.user.email, u.email, 'the owner sees their own address');
-    assert.deepEqual(ex.json.comments.map((x) => x.body).sort(), ['First words, kept after I leave.', 'Second words.']);
+    assert.deepEqual(ex.json.comments.map((x) => x.body).sort(), ['First words, kept after I leave.', 'Second words.', 'Third words, caught.']);
+    assert.equal(ex.json.comments.find((x) => x.body === 'Third words, caught.').status, 'pending', 'spam reads pending');
+    assert.ok(!ex.text.includes('spam'), 'the word spam appears nowhere in the export');
     for (const x of ex.json.comments) {
       assert.equal(x.site, 'blog');
       assert.match(x.url, /^https:\/\/blog\.example\//);
@@ -334,7 +339,7 @@ describe('accounts: the flows through the real SMTP sink', () => {
 
     const del = await a.call('DELETE', '/me', { password: u.password, comments: 'keep' }, { token: s.token });
     assert.equal(del.status, 200, del.text);
-    assert.deepEqual(del.json, { deleted: true, comments: 2, kept: 'anonymised' });
+    assert.deepEqual(del.json, { deleted: true, comments: 3, kept: 'anonymised' });
     assert.equal((await a.me(s.token)).status, 401, 'the session ended with the account');
     assertErr(await a.login(u.username, u.password), 401, 'invalid_credentials', undefined, 'the account is gone');
     const g = await c.thread('blog', url);
