@@ -120,9 +120,11 @@ function render(c) {
   li.querySelector('.author').textContent = c.author;
   li.querySelector('.email').textContent = c.email ? `<${c.email}>` : '';
   const web = li.querySelector('.website');
-  if (c.website) { web.href = c.website; web.textContent = c.website; } else web.remove();
+  // Links only to http(s) addresses (the server only stores such; this page does not rely on it).
+  const safe = (u) => (/^https?:\/\//i.test(u || '') ? u : null);
+  if (safe(c.website)) { web.href = c.website; web.textContent = c.website; } else if (c.website) web.replaceWith(c.website); else web.remove();
   const thread = li.querySelector('.thread');
-  thread.href = c.thread;
+  if (safe(c.thread)) thread.href = c.thread;
   thread.textContent = c.title || c.thread;
   li.querySelector('.site').textContent = `(site ${c.site})`;
   const when = new Date(c.created);
