@@ -188,13 +188,15 @@ test('share limit: the 4th POST in the window is 429 rate_limited with Retry-Aft
   }
 });
 
-test('read limit: GETs share one counter, POSTs and health checks are not affected', async () => {
+test('read limit: GETs (the thread page too) share one counter, POSTs and health checks are not affected', async () => {
   const p = await start({ prefix: 'lim2:', limits: { read: [2, 60] } });
   try {
     assert.equal((await h.h1(p, 'GET', SHARES_GET)).status, 200);
     assert.equal((await h.h2(p, 'GET', COUNTS_GET)).status, 200);
     assertError(await h.h1(p, 'GET', SHARES_GET), 429, 'rate_limited', '3rd read');
     assertError(await h.h2(p, 'GET', COUNTS_GET), 429, 'rate_limited', '4th read');
+    // The thread's page carries a page of comments: a read like the API call it replaces.
+    assertError(await h.h1(p, 'GET', `/embed/thread?site=blog&url=${encodeURIComponent('https://blog.example/a')}`), 429, 'rate_limited', 'thread page');
     const post = await h.h1(p, 'POST', '/api/v1/shares', { body: GOOD });
     assert.equal(post.status, 200, `POST is in the share class: ${post.text}`);
     for (const path of ['/healthz', '/readyz', '/metrics']) assert.equal((await h.h1(p, 'GET', path)).status, 200, path);
