@@ -25,6 +25,7 @@
 #include <time.h>
 #include <openssl/crypto.h>
 #include "core/core_argon2.h"
+#include "core/core_time.h"
 #include "core/core_error.h"
 #include "core/core_log.h"
 #include "core/core_password.h"
@@ -53,21 +54,10 @@ static const char *const builtin_reserved[] = {"admin",    "administrator", "mod
 
 static const char accepted_msg[] = "If the address can be used, a mail is on its way to it. Follow its link.";
 
-static uint64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
 static h2o_iovec_t iso_time(h2o_mem_pool_t *pool, uint64_t ms)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char *out = h2o_mem_alloc_pool(pool, 32);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return h2o_iovec_init(out, n);
+    char *out = h2o_mem_alloc_pool(pool, CORE_ISO8601_MAX);
+    return h2o_iovec_init(out, core_iso8601(ms, false, out));
 }
 
 static h2o_iovec_t lower_dup(h2o_mem_pool_t *pool, const char *s, size_t len)
@@ -379,7 +369,7 @@ static struct st_pwjob_t *pwjob_new(api_req_t *r, job_op_t op, const char *pw, s
     j->params = (core_argon2_params_t){
         .m_kib = cfg->accounts.argon2_memory_kib, .t = cfg->accounts.argon2_passes, .p = cfg->accounts.argon2_lanes};
     j->state = state;
-    j->queued_ms = now_ms();
+    j->queued_ms = core_now_ms();
     return j;
 }
 
@@ -415,7 +405,7 @@ static int hash_new(struct st_pwjob_t *j)
 static void pwjob_work(void *arg)
 {
     struct st_pwjob_t *j = arg;
-    if (now_ms() - j->queued_ms > HASH_WAIT_MAX_MS) {
+    if (core_now_ms() - j->queued_ms > HASH_WAIT_MAX_MS) {
         j->result = CORE_ERR_UNAVAILABLE;
         return;
     }
@@ -506,7 +496,7 @@ static void on_registered(h2o_req_t *req, int err, const store_value_t *v, size_
                                        unverified ? mail_link(r, "/account/verify", token) : NULL, now, &msg, &len);
         h2o_iovec_t m = mail_into_pool(r, rc, msg, len);
         if (unverified && m.len != 0) {
-            uint64_t exp = now_ms() + (uint64_t)cfg->accounts.verify_ttl_s * 1000;
+            uint64_t exp = core_now_ms() + (uint64_t)cfg->accounts.verify_ttl_s * 1000;
             if (store_user_token(r->env->store, r->req, id, "verify", hash, exp, envelope_from(r), g->email.base, m,
                                  on_mail_queued, r) == 0)
                 return;
@@ -539,7 +529,7 @@ static void on_register_hashed(api_req_t *r, void *arg)
         return;
     }
     const core_config_t *cfg = r->env->cfg;
-    uint64_t now = now_ms();
+    uint64_t now = core_now_ms();
     g->id = new_id(&r->req->pool);
     token_make(&r->req->pool, g->id, &g->token, &g->hash);
     store_user_new_t u = {.id = g->id,
@@ -634,7 +624,7 @@ void api_accounts_verify(api_req_t *r)
         api_reply_error(r, CORE_ERR_TOKEN_INVALID, "token", NULL);
         return;
     }
-    if (store_user_verify(r->env->store, r->req, id, hash, now_ms(), on_verified, r) != 0)
+    if (store_user_verify(r->env->store, r->req, id, hash, core_now_ms(), on_verified, r) != 0)
         api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
 }
 
@@ -671,7 +661,7 @@ static void on_mail_limit(h2o_req_t *req, int err, bool allowed, uint32_t retry_
     /* Without a mail to send this still runs the script, against an id that has no account, so both paths cost
      * the same round trips. */
     if (store_user_token(r->env->store, r->req, send ? m->id : h2o_iovec_init(H2O_STRLIT("0000000000000000")),
-                         m->reset ? "reset" : "verify", hash, now_ms() + (uint64_t)ttl * 1000, envelope_from(r),
+                         m->reset ? "reset" : "verify", hash, core_now_ms() + (uint64_t)ttl * 1000, envelope_from(r),
                          m->email.base, msg, on_mail_queued, r) != 0)
         reply_accepted(r);
 }
@@ -707,7 +697,7 @@ static void on_mail_found(h2o_req_t *req, int err, const store_value_t *v, size_
         return;
     }
     char id[STORE_USER_ID_LEN + 1];
-    m->live = store_user_entry(&v[1], now_ms(), id, &m->exp);
+    m->live = store_user_entry(&v[1], core_now_ms(), id, &m->exp);
     m->id = m->live ? h2o_strdup(&r->req->pool, id, STORE_USER_ID_LEN) : h2o_iovec_init(H2O_STRLIT("0000000000000000"));
     if (store_user_read(r->env->store, r->req, m->id, h2o_iovec_init(H2O_STRLIT("-")), on_mail_user, m) != 0)
         reply_accepted(r);
@@ -761,7 +751,7 @@ static void on_session(h2o_req_t *req, int err, const store_value_t *v, size_t n
         api_reply_error(r, err != 0 ? CORE_ERR_UNAVAILABLE : CORE_ERR_INVALID_CREDENTIALS, NULL, NULL);
         return;
     }
-    h2o_iovec_t exp = iso_time(&r->req->pool, now_ms() + (uint64_t)r->env->cfg->accounts.session_max_s * 1000);
+    h2o_iovec_t exp = iso_time(&r->req->pool, core_now_ms() + (uint64_t)r->env->cfg->accounts.session_max_s * 1000);
     core_log_info("accounts: login of %.*s", (int)g->id.len, g->id.base);
     api_reply_json(r, 200,
                    json_pack("{s:s%,s:s%,s:o}", "token", g->token.base, g->token.len, "expires", exp.base, exp.len,
@@ -789,7 +779,7 @@ static void on_login_checked(api_req_t *r, void *arg)
     const core_config_t *cfg = r->env->cfg;
     if (j->result != 0 || g->id.len == 0) {
         core_log_info("accounts: failed login");
-        if (store_user_fail(r->env->store, r->req, g->id, g->lhash, now_ms(), cfg->accounts.free_failures,
+        if (store_user_fail(r->env->store, r->req, g->id, g->lhash, core_now_ms(), cfg->accounts.free_failures,
                             (uint64_t)cfg->accounts.max_delay_s * 1000, FAIL_WINDOW_MS, on_failed, g) != 0)
             api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
         return;
@@ -804,7 +794,7 @@ static void on_login_checked(api_req_t *r, void *arg)
         /* Fire and forget: the login does not wait for it, and a lost upgrade is retried at the next login. */
         h2o_iovec_t fresh = h2o_strdup(&r->req->pool, j->rehash, strlen(j->rehash));
         h2o_iovec_t old = h2o_strdup(&r->req->pool, j->phc, strlen(j->phc));
-        store_user_password(r->env->store, r->req, g->id, "rehash", h2o_iovec_init("", 0), fresh, old, now_ms(),
+        store_user_password(r->env->store, r->req, g->id, "rehash", h2o_iovec_init("", 0), fresh, old, core_now_ms(),
                             on_rehashed, NULL);
     }
     token_make(&r->req->pool, g->id, &g->token, &g->hash);
@@ -816,7 +806,7 @@ static void on_login_checked(api_req_t *r, void *arg)
             ua.len = USER_AGENT_MAX;
         ua = h2o_strdup(&r->req->pool, ua.base, ua.len);
     }
-    if (store_session_create(r->env->store, r->req, g->id, g->hash, ua, now_ms(),
+    if (store_session_create(r->env->store, r->req, g->id, g->hash, ua, core_now_ms(),
                              (uint64_t)cfg->accounts.session_idle_s * 1000,
                              (uint64_t)cfg->accounts.session_max_s * 1000, MAX_SESSIONS, on_session, g) != 0)
         api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
@@ -831,7 +821,7 @@ static void on_login_read(h2o_req_t *req, int err, const store_value_t *v, size_
         api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
         return;
     }
-    uint64_t until = store_parse_u64(str_of(&v[1].items[1]).base, str_of(&v[1].items[1]).len), now = now_ms();
+    uint64_t until = store_parse_u64(str_of(&v[1].items[1]).base, str_of(&v[1].items[1]).len), now = core_now_ms();
     if (until > now) {
         reply_retry_after(r, (uint32_t)((until - now + 999) / 1000),
                           "Too many failed logins; wait a moment before the next attempt.");
@@ -862,7 +852,7 @@ static void on_login_found(h2o_req_t *req, int err, const store_value_t *v, size
     }
     char id[STORE_USER_ID_LEN + 1];
     uint64_t exp;
-    if (store_user_entry(&v[0], now_ms(), id, &exp) || store_user_entry(&v[1], now_ms(), id, &exp))
+    if (store_user_entry(&v[0], core_now_ms(), id, &exp) || store_user_entry(&v[1], core_now_ms(), id, &exp))
         g->id = h2o_strdup(&r->req->pool, id, STORE_USER_ID_LEN);
     /* An unknown login still reads (nothing) and counts its failures under its keyed hash. */
     if (store_user_read(r->env->store, r->req, g->id, g->lhash, on_login_read, g) != 0)
@@ -951,7 +941,7 @@ int api_user_resolve(api_req_t *r, api_user_cb cb, void *data)
     if (!token_parse(&r->req->pool, token.base, token.len, &s->user.id, &s->user.session))
         return CORE_ERR_UNAUTHORIZED;
     const core_config_t *cfg = r->env->cfg;
-    return store_session_touch(r->env->store, r->req, s->user.id, s->user.session, now_ms(),
+    return store_session_touch(r->env->store, r->req, s->user.id, s->user.session, core_now_ms(),
                                (uint64_t)cfg->accounts.session_idle_s * 1000,
                                (uint64_t)cfg->accounts.session_max_s * 1000, TOUCH_MS, on_touched, s);
 }
@@ -1039,7 +1029,7 @@ static void on_session_list(h2o_req_t *req, int err, const store_value_t *v, siz
         return;
     }
     const core_config_t *cfg = r->env->cfg;
-    uint64_t now = now_ms(), idle = (uint64_t)cfg->accounts.session_idle_s * 1000,
+    uint64_t now = core_now_ms(), idle = (uint64_t)cfg->accounts.session_idle_s * 1000,
              max = (uint64_t)cfg->accounts.session_max_s * 1000;
     json_t *list = json_array();
     for (size_t i = 0; i + 1 < v[0].num_items; i += 2) {
@@ -1170,7 +1160,8 @@ static void on_pw_hashed(api_req_t *r, void *arg)
     }
     h2o_iovec_t phc = h2o_strdup(&r->req->pool, j->phc, strlen(j->phc));
     if (store_user_password(r->env->store, r->req, p->id, p->reset ? "reset" : "change",
-                            p->reset ? p->hash : p->user.session, phc, p->old_phc, now_ms(), on_password_set, p) != 0)
+                            p->reset ? p->hash : p->user.session, phc, p->old_phc, core_now_ms(), on_password_set,
+                            p) != 0)
         api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
 }
 
@@ -1284,7 +1275,7 @@ static void on_export_comments(h2o_req_t *req, int err, const store_value_t *v, 
         if (c != NULL)
             json_array_append_new(list, c);
     }
-    h2o_iovec_t now = iso_time(&r->req->pool, now_ms());
+    h2o_iovec_t now = iso_time(&r->req->pool, core_now_ms());
     api_reply_json(r, 200,
                    json_pack("{s:s%,s:o,s:o}", "exported", now.base, now.len, "user",
                              user_json(r, x->user.id, x->user.name, x->user.email, x->user.created_ms), "comments",

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unicase.h>
 #include <unistr.h>
+#include "core/core_time.h"
 #include "core/core_error.h"
 #include "core/core_html.h"
 #include "core/core_token.h"
@@ -102,13 +103,6 @@ static void admin_gate(api_req_t *r, admin_fn go)
         }
     }
     reply_denied(r, CORE_ERR_UNAUTHORIZED);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* The admin view of stored comment C (changed in place): everything but the edit-token hash, which stays inside,
@@ -263,7 +257,7 @@ static void on_fetched(h2o_req_t *req, int err, const store_value_t *v, size_t n
         return;
     }
     json_t *items = json_array();
-    uint64_t now = now_ms();
+    uint64_t now = core_now_ms();
     size_t examined = s->n;
     bool cut = false;
     for (size_t i = 0; i < s->n; ++i) {

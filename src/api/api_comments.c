@@ -21,6 +21,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <openssl/evp.h>
+#include "core/core_time.h"
 #include "core/core_error.h"
 #include "core/core_log.h"
 #include "core/core_html.h"
@@ -35,13 +36,6 @@
 #define PAGE_DEFAULT 50
 #define PAGE_MAX 200
 #define FORM_TOKEN_BYTES (8 + 16)
-
-static uint64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
 
 /* --- small helpers --- */
 
@@ -101,15 +95,6 @@ static h2o_iovec_t email_hash(api_req_t *r, const char *tag, const char *email, 
 h2o_iovec_t api_email_hash(api_req_t *r, const char *email, size_t len)
 {
     return email_hash(r, "email\n", email, len);
-}
-
-static void iso8601(uint64_t ms, char out[32])
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
 }
 
 /* --- form tokens: base64url(issued seconds (8 bytes, big endian) || HMAC(site \n url \n issued)[0..16)) --- */
@@ -810,7 +795,7 @@ static void on_precheck(h2o_req_t *req, int err, const store_precheck_t *res, vo
     } else {
         snprintf(avatar, sizeof(avatar), "/avatar/%.*s.svg", (int)c->avatar_hash.len, c->avatar_hash.base);
     }
-    iso8601(c->created, created_iso);
+    core_iso8601(c->created, true, created_iso);
     c->stored = json_pack(
         "{s:I,s:I,s:I,s:s%,s:s%,s:o,s:s%,s:s,s:I,s:I,s:s,s:i,s:i,s:s%,s:I,s:s,s:s,s:I,s:b}", "id", (json_int_t)c->id,
         "parent", (json_int_t)parent, "depth", (json_int_t)depth, "author", c->author, c->author_len, "email", c->email,
@@ -910,7 +895,7 @@ static void create_go(api_req_t *r, const api_user_t *user)
         return;
     c->links = core_html_count_sanitized_links(c->html.base, c->html.len);
     c->spam = (hp != NULL && hp_len != 0) || !form_token_ok(r, form_token, form_len, c->thread.ref.canonical);
-    c->created = now_ms();
+    c->created = core_now_ms();
     c->visitor = api_visitor_hash(r);
     c->email_hash = api_email_hash(r, c->email, c->email_len);
     c->avatar_hash = email_hash(r, "avatar\n", c->email, c->email_len);
@@ -1166,7 +1151,7 @@ static void author_update(api_req_t *r, struct st_target_t *t, store_update_acti
     t->status = status;
     h2o_iovec_t hash = edit_token_hash(r);
     if (hash.base != NULL) {
-        uint64_t now = now_ms(), window = (uint64_t)r->site->edit_window_s * 1000;
+        uint64_t now = core_now_ms(), window = (uint64_t)r->site->edit_window_s * 1000;
         author_update_as(r, t, hash, now > window ? now - window : 0);
         return;
     }
@@ -1320,7 +1305,7 @@ static void on_recent(h2o_req_t *req, int err, const store_value_t *v, size_t n,
             newest = ed > cr ? ed : cr;
         items[count++] = c;
     }
-    iso8601(newest != 0 ? newest : now_ms(), when);
+    core_iso8601(newest != 0 ? newest : core_now_ms(), true, when);
     XML_LIT("<updated>");
     XML_LIT(when);
     XML_LIT("</updated>\n");
@@ -1343,11 +1328,11 @@ static void on_recent(h2o_req_t *req, int err, const store_value_t *v, size_t n,
         XML_LIT("#comment-");
         XML_LIT(idbuf);
         XML_LIT("\"/>\n<published>");
-        iso8601((uint64_t)json_integer_value(json_object_get(c, "created")), when);
+        core_iso8601((uint64_t)json_integer_value(json_object_get(c, "created")), true, when);
         XML_LIT(when);
         XML_LIT("</published>\n<updated>");
         uint64_t ed = (uint64_t)json_integer_value(json_object_get(c, "edited"));
-        iso8601(ed != 0 ? ed : (uint64_t)json_integer_value(json_object_get(c, "created")), when);
+        core_iso8601(ed != 0 ? ed : (uint64_t)json_integer_value(json_object_get(c, "created")), true, when);
         XML_LIT(when);
         XML_LIT("</updated>\n<content type=\"html\">");
         XML_TXT(html != NULL ? html : "", html != NULL ? strlen(html) : 0);

@@ -33,6 +33,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <openssl/crypto.h>
+#include "core/core_time.h"
 #include "core/core_error.h"
 #include "core/core_log.h"
 #include "core/core_token.h"
@@ -46,13 +47,6 @@ static const char accepted_msg[] =
     "If comments were made with this address, a mail with a link to download or delete them is on its way to it.";
 static const char bad_link_msg[] = "This link is not valid (any more): it may have expired or been used. Ask for a "
                                    "new one.";
-
-static uint64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
 
 static h2o_iovec_t str_of(const store_value_t *v)
 {
@@ -131,7 +125,7 @@ static void on_checked(h2o_req_t *req, int err, const store_value_t *v, size_t n
         if (mail_message_addr_spec(cfg->smtp.from, from, sizeof(from)) != 0)
             from[0] = '\0';
     }
-    if (store_privacy_token_put(r->env->store, req, hash, q->ehash, q->site, now_ms(),
+    if (store_privacy_token_put(r->env->store, req, hash, q->ehash, q->site, core_now_ms(),
                                 (uint64_t)cfg->privacy.manage_ttl_s * 1000, from, q->email.base, msg, on_token_stored,
                                 q) != 0)
         reply_accepted(r);
@@ -249,11 +243,8 @@ static void on_export_comments(h2o_req_t *req, int err, const store_value_t *v, 
         if (o != NULL)
             json_array_append_new(list, o);
     }
-    char now[32];
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char now[CORE_ISO8601_MAX];
+    core_iso8601(core_now_ms(), false, now);
     api_reply_json(r, 200,
                    json_pack("{s:s,s:o,s:o}", "exported", now, "site",
                              m->site.len != 0 ? json_stringn(m->site.base, m->site.len) : json_null(), "comments",
@@ -320,8 +311,8 @@ static void fail_and_restore(struct st_manage_t *m)
 {
     api_req_t *r = m->r;
     if (m->ttl_ms == 0 ||
-        store_privacy_token_put(r->env->store, r->req, m->token_hash, m->ehash, m->site, now_ms(), m->ttl_ms, "", "",
-                                h2o_iovec_init(NULL, 0), on_token_restored, r) != 0)
+        store_privacy_token_put(r->env->store, r->req, m->token_hash, m->ehash, m->site, core_now_ms(), m->ttl_ms, "",
+                                "", h2o_iovec_init(NULL, 0), on_token_restored, r) != 0)
         api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
 }
 

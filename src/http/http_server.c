@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include "core/core_time.h"
 #include "core/core_error.h"
 #include "core/core_log.h"
 #include "http/http.h"
@@ -63,13 +64,6 @@ struct st_http_server_t {
 api_env_t *http_worker_env(h2o_context_t *ctx)
 {
     return &H2O_STRUCT_FROM_MEMBER(struct st_http_worker_t, ctx, ctx)->env;
-}
-
-static uint64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
 static int open_listener(const core_config_listen_t *l, char *errbuf, size_t errlen)
@@ -319,22 +313,22 @@ void http_server_run_worker(http_server_t *srv, size_t idx)
         h2o_socket_close(w->listeners[l].sock);
     }
     h2o_context_request_shutdown(&w->ctx);
-    uint64_t start = now_ms();
-    while (w->num_conns > 0 && now_ms() - start < DRAIN_MS)
+    uint64_t start = core_now_ms();
+    while (w->num_conns > 0 && core_now_ms() - start < DRAIN_MS)
         h2o_evloop_run(w->loop, 50);
     /* Hashing jobs come back before the store closes (a result may still lead to a Redis call for a live request).
      * Detaching makes later submits answer 503; a worker whose jobs do not come back in time keeps its receiver and
      * its context, since a late result would otherwise reach freed memory. */
-    start = now_ms();
-    while (api_work_outstanding(&w->env) > 0 && now_ms() - start < WORK_DRAIN_MS)
+    start = core_now_ms();
+    while (api_work_outstanding(&w->env) > 0 && core_now_ms() - start < WORK_DRAIN_MS)
         h2o_evloop_run(w->loop, 10);
     api_work_detach(&w->env); /* a no-op while jobs are outstanding */
     store_close(w->env.store);
-    start = now_ms();
-    while (!store_is_closed(w->env.store) && now_ms() - start < STORE_CLOSE_MS)
+    start = core_now_ms();
+    while (!store_is_closed(w->env.store) && core_now_ms() - start < STORE_CLOSE_MS)
         h2o_evloop_run(w->loop, 10);
-    start = now_ms();
-    while (!context_timeouts_idle(&w->ctx) && now_ms() - start < 1200)
+    start = core_now_ms();
+    while (!context_timeouts_idle(&w->ctx) && core_now_ms() - start < 1200)
         h2o_evloop_run(w->loop, 10);
     api_work_detach(&w->env); /* late jobs may have come back meanwhile */
     size_t work_left = api_work_outstanding(&w->env);

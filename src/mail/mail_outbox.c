@@ -18,6 +18,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include "core/core_time.h"
 #include "core/core_error.h"
 #include "core/core_log.h"
 #include "mail/mail.h"
@@ -46,13 +47,6 @@ static struct {
     char *password;
     char consumer[CONSUMER_MAX];
 } outbox;
-
-static uint64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
 
 /* Sleeps MS in short steps so that a stop request is noticed within 50 ms. */
 static void pause_ms(uint32_t ms)
@@ -114,7 +108,7 @@ static void deliver(store_mail_t *m)
         core_log_info("mail %s: sending interrupted by the stop; it stays queued", m->id);
         return;
     }
-    uint64_t now = now_ms();
+    uint64_t now = core_now_ms();
     if (res.permanent) {
         atomic_fetch_add(&mail_stats.dead, 1);
         core_log_warn("mail %s: refused for good, moved to the dead letters: %s", m->id, err);
@@ -146,7 +140,7 @@ static void *mailer_main(void *arg)
     uint64_t last_stats = 0;
     bool busy = false; /* a mail was handled since the gauges were last refreshed */
     while (!atomic_load(&outbox.stop)) {
-        uint64_t now = now_ms();
+        uint64_t now = core_now_ms();
         if (now - last_stats >= STATS_EVERY_MS) {
             refresh_gauges();
             last_stats = now;
@@ -161,7 +155,7 @@ static void *mailer_main(void *arg)
             /* Idle: a good moment to make the gauges exact after a burst, without a round trip per mail. */
             if (busy) {
                 refresh_gauges();
-                last_stats = now_ms();
+                last_stats = core_now_ms();
                 busy = false;
             }
             continue;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include "core/core_time.h"
 #include "core/core_error.h"
 #include "core/core_log.h"
 #include "store/store.h"
@@ -21,13 +22,6 @@ static struct {
     uint64_t retention_ms;
     uint32_t interval_s;
 } ret;
-
-static uint64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
 
 /* Sleeps up to MS, returning early (false) when asked to stop. */
 static bool nap(uint64_t ms)
@@ -46,7 +40,7 @@ static void *retention_main(void *arg)
     /* The first sweep soon after the start (at most a minute), then every interval. */
     uint64_t wait = ret.interval_s < 60 ? (uint64_t)ret.interval_s * 1000 : 60000;
     while (nap(wait)) {
-        uint64_t now = now_ms(), scrubbed = 0;
+        uint64_t now = core_now_ms(), scrubbed = 0;
         uint64_t cutoff = ret.retention_ms == 0 ? 0 : (now > ret.retention_ms ? now - ret.retention_ms : 0);
         if (store_sync_retention_sweep(ret.sync, cutoff, &scrubbed) != 0)
             core_log_warn("retention: the sweep stopped early (Redis unavailable); it runs again in %u s",

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include "core/core_time.h"
 #include "core/core_error.h"
 #include "core/core_log.h"
 #include "store/store_internal.h"
@@ -39,13 +40,6 @@ struct st_store_sync_t {
 };
 
 enum { K_OUT, K_DELAY, K_DEAD };
-
-static uint64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
 
 static struct timeval ms_to_tv(uint32_t ms)
 {
@@ -75,7 +69,7 @@ static void drop(store_sync_t *s, const char *why)
         s->c = NULL;
     }
     s->has_group = 0;
-    s->next_try_ms = now_ms() + s->backoff_ms;
+    s->next_try_ms = core_now_ms() + s->backoff_ms;
     s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : s->backoff_ms * 2;
 }
 
@@ -115,7 +109,7 @@ static int ensure_connected(store_sync_t *s)
 {
     if (s->c != NULL)
         return 0;
-    if (now_ms() < s->next_try_ms)
+    if (core_now_ms() < s->next_try_ms)
         return CORE_ERR_UNAVAILABLE;
     const store_target_t *t = s->target;
     struct timeval tv = ms_to_tv(CONNECT_TIMEOUT_MS);
@@ -422,7 +416,7 @@ static int claim(store_sync_t *s, const char *consumer, store_mail_t *out)
 static int promote(store_sync_t *s)
 {
     char now[24], maxlen[24];
-    int nl = snprintf(now, sizeof(now), "%llu", (unsigned long long)now_ms());
+    int nl = snprintf(now, sizeof(now), "%llu", (unsigned long long)core_now_ms());
     int ml = snprintf(maxlen, sizeof(maxlen), "%d", STORE_OUTBOX_MAXLEN);
     const char *argv[] = {s->keys[K_DELAY], s->keys[K_OUT], now, PROMOTE_BATCH, maxlen};
     size_t lens[] = {s->key_lens[K_DELAY], s->key_lens[K_OUT], (size_t)nl, strlen(PROMOTE_BATCH), (size_t)ml};
@@ -524,7 +518,7 @@ int store_sync_outbox_dead(store_sync_t *s, const store_mail_t *m, const char *r
     if (rc != 0)
         return rc;
     char now[24], maxlen[24];
-    int nl = snprintf(now, sizeof(now), "%llu", (unsigned long long)now_ms());
+    int nl = snprintf(now, sizeof(now), "%llu", (unsigned long long)core_now_ms());
     int ml = snprintf(maxlen, sizeof(maxlen), "%d", STORE_OUTBOX_MAXLEN);
     const char *argv[] = {s->keys[K_OUT], s->keys[K_DEAD], GROUP, m->id, reason, now, maxlen};
     size_t lens[] = {s->key_lens[K_OUT], s->key_lens[K_DEAD], strlen(GROUP), strlen(m->id),

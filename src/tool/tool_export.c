@@ -16,6 +16,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <libxml/xmlwriter.h>
+#include "core/core_time.h"
 #include "core/core_error.h"
 #include "tool/tool.h"
 
@@ -79,15 +80,6 @@ static void free_threads(struct st_thread_out_t *t, size_t n)
     free(t);
 }
 
-static void iso_now(char out[32])
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    struct tm tm;
-    gmtime_r(&tv.tv_sec, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* --- Parley JSON --- */
 
 static int write_parley(tool_env_t *env, FILE *f, bool with_secrets, char *err, size_t errlen)
@@ -97,7 +89,7 @@ static int write_parley(tool_env_t *env, FILE *f, bool with_secrets, char *err, 
     if (list_threads(env, &t, &n, err, errlen) != 0)
         return -1;
     char now[32];
-    iso_now(now);
+    core_iso8601(core_now_ms(), false, now);
     json_t *site = json_string(env->site->id), *when = json_string(now);
     char *s1 = json_dumps(site, JSON_ENCODE_ANY), *s2 = json_dumps(when, JSON_ENCODE_ANY);
     fprintf(f, "{\"parley_export\":1,\"site\":%s,\"exported\":%s,\n\"threads\":[", s1, s2);
@@ -217,7 +209,7 @@ static int write_wxr(tool_env_t *env, const char *out_path, char *err, size_t er
     int rc = -1;
     uint64_t next_wp_id = 1;
     char now[32];
-    iso_now(now);
+    core_iso8601(core_now_ms(), false, now);
     W(xmlTextWriterStartDocument(w, "1.0", "UTF-8", NULL));
     W(xmlTextWriterStartElement(w, BAD_CAST "rss"));
     W(xmlTextWriterWriteAttribute(w, BAD_CAST "version", BAD_CAST "2.0"));

@@ -19,6 +19,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <openssl/evp.h>
+#include "core/core_time.h"
 #include "core/core_error.h"
 #include "core/core_html.h"
 #include "core/core_json.h"
@@ -93,22 +94,6 @@ struct st_import_t {
     uint64_t users_in_file, users_restored, users_exist, users_conflict, users_expired;
     char err[1024];
 };
-
-static uint64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
-static void iso8601(uint64_t ms, char out[32])
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
-}
 
 static char *xstrdup(const char *s)
 {
@@ -342,7 +327,7 @@ static int map_comment(struct st_import_t *im, const tool_comment_t *c, struct s
         email_hash(im, "avatar\n", email[0] != '\0' ? email : author, avatar_hash);
         snprintf(avatar, sizeof(avatar), "/avatar/%s.svg", avatar_hash);
     }
-    iso8601(c->created_ms, created_iso);
+    core_iso8601(c->created_ms, true, created_iso);
     const char *status = status_names[c->status];
     json_t *o = json_pack("{s:i,s:i,s:i,s:s,s:s,s:o,s:s%,s:s,s:I,s:I,s:s,s:i,s:i,s:s,s:i,s:s,s:s,s:I,s:b,s:s,s:s}",
                           "id", 0, "parent", 0, "depth", 0, "author", author, "email", email, "website",
@@ -527,7 +512,7 @@ static int on_user(void *ctx, json_t *u)
     const char *exp = json_string_value(json_object_get(u, "exp"));
     const char *result;
     if (store_bulk_user_import(im->env->bulk, id, name_lc, email_lc, exp != NULL ? strtoull(exp, NULL, 10) : 0,
-                               now_ms(), fv, nfv, &result, im->err, sizeof(im->err)) != 0)
+                               core_now_ms(), fv, nfv, &result, im->err, sizeof(im->err)) != 0)
         return -1;
     if (strcmp(result, "ok") == 0)
         ++im->users_restored;
@@ -617,7 +602,7 @@ int tool_import_main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    uint64_t t0 = now_ms();
+    uint64_t t0 = core_now_ms();
     struct st_import_t im;
     memset(&im, 0, sizeof(im));
     /* Read the whole file before touching Redis: a broken file changes nothing. */
@@ -645,7 +630,7 @@ int tool_import_main(int argc, char **argv)
     free(im.threads);
     if (rc != 0)
         fprintf(stderr, "parleyd import: %s: %s\n", path, im.err);
-    summary(&im, path, (double)(now_ms() - t0) / 1000.0);
+    summary(&im, path, (double)(core_now_ms() - t0) / 1000.0);
     tool_env_close(&env);
     return rc != 0 ? 1 : 0;
 }
