@@ -114,23 +114,11 @@ static h2o_iovec_t thread_key(store_bulk_t *b, store_key_t key, h2o_iovec_t site
 static void append_script(store_bulk_t *b, store_script_t script, int nkeys, int nargs, const char **argv,
                           const size_t *lens)
 {
-    const char *a[3 + 32];
-    size_t l[3 + 32];
+    const char *a[3 + STORE_SCRIPT_MAX_ARGS];
+    size_t l[3 + STORE_SCRIPT_MAX_ARGS];
     char nk[12];
-    int total = nkeys + nargs;
-    if (total > 32)
-        abort(); /* programmer error */
-    a[0] = "EVALSHA";
-    l[0] = 7;
-    a[1] = store_script_sha(script);
-    l[1] = 40;
-    l[2] = (size_t)snprintf(nk, sizeof(nk), "%d", nkeys);
-    a[2] = nk;
-    for (int i = 0; i < total; ++i) {
-        a[3 + i] = argv[i];
-        l[3 + i] = lens[i];
-    }
-    redisAppendCommandArgv(b->c, 3 + total, a, l);
+    int n = store_script_argv(script, false, nkeys, nargs, argv, lens, a, l, nk);
+    redisAppendCommandArgv(b->c, n, a, l);
 }
 
 /* SCRIPT LOAD of the scripts the tools run, once per connection before the first batch: a pipelined EVALSHA cannot

@@ -392,25 +392,13 @@ void store_call_command(store_call_t *call, int argc, const char **argv, const s
 
 static void send_script(store_call_t *call, struct st_cmd_t *cmd, int as_eval)
 {
-    int total = cmd->nkeys + cmd->nargs;
-    const char *argv[3 + 24];
-    size_t lens[3 + 24];
+    const char *argv[3 + STORE_SCRIPT_MAX_ARGS];
+    size_t lens[3 + STORE_SCRIPT_MAX_ARGS];
     char nk[12];
-    int nkl = snprintf(nk, sizeof(nk), "%d", cmd->nkeys);
-    size_t srclen;
-    const char *src = store_script_source((store_script_t)cmd->script, &srclen);
-    argv[0] = as_eval ? "EVAL" : "EVALSHA";
-    lens[0] = strlen(argv[0]);
-    argv[1] = as_eval ? src : store_script_sha((store_script_t)cmd->script);
-    lens[1] = as_eval ? srclen : 40;
-    argv[2] = nk;
-    lens[2] = (size_t)nkl;
-    for (int i = 0; i < total; ++i) {
-        argv[3 + i] = cmd->argv[i];
-        lens[3 + i] = cmd->lens[i];
-    }
+    int n = store_script_argv((store_script_t)cmd->script, as_eval, cmd->nkeys, cmd->nargs,
+                              (const char *const *)cmd->argv, cmd->lens, argv, lens, nk);
     store_stats.commands++;
-    if (send_argv(call->store->ac, on_command_reply, cmd, 3 + total, argv, lens) != REDIS_OK) {
+    if (send_argv(call->store->ac, on_command_reply, cmd, n, argv, lens) != REDIS_OK) {
         cmd->retried = 1;
         on_command_reply(call->store->ac, NULL, cmd);
     }
@@ -420,8 +408,8 @@ void store_call_script(store_call_t *call, store_script_t script, int nkeys, int
                        const size_t *lens)
 {
     int total = nkeys + nargs;
-    if (total > 24)
-        abort(); /* programmer error: scripts take few arguments (send_script's arrays hold 24) */
+    if (total > STORE_SCRIPT_MAX_ARGS)
+        abort(); /* programmer error: scripts take few arguments */
     /* One allocation for the command, its argument pointers and lengths, and a NUL-terminated copy of each argument
      * (kept for a retry as EVAL): a comment's create script has 21 arguments, and 21 mallocs showed in profiles. */
     size_t bytes = 0;

@@ -87,6 +87,16 @@ void store_script_load_all(redisAsyncContext *ac);
 /** Source and SHA1 (hex) of a script. */
 const char *store_script_source(store_script_t script, size_t *len);
 const char *store_script_sha(store_script_t script);
+/** The most keys plus arguments a script call takes (a programmer error beyond: abort). */
+#define STORE_SCRIPT_MAX_ARGS 32
+/**
+ * Fills A and L (room for 3 + STORE_SCRIPT_MAX_ARGS) with the command that runs SCRIPT: EVALSHA <sha>, or with
+ * AS_EVAL, EVAL <source> (what a NOSCRIPT answer is retried with), then NKEYS, then ARGV (NKEYS keys, then NARGS
+ * arguments). NK holds the key count's digits. Returns the number of entries. The one place the async calls
+ * (store_conn.c), the mailer's connection (store_sync.c) and the tools' pipeline (store_bulk.c) build it.
+ */
+int store_script_argv(store_script_t script, bool as_eval, int nkeys, int nargs, const char *const *argv,
+                      const size_t *lens, const char **a, size_t *l, char nk[12]);
 
 /* Keys, from store_keys.def. */
 typedef enum {

@@ -164,38 +164,21 @@ static int is_error_prefix(const redisReply *r, const char *prefix)
 }
 
 /* EVALSHA of an embedded script; a NOSCRIPT answer (cache flushed, or this connection came first) is retried once
- * as EVAL with the source, which also caches it. ARGV holds NKEYS keys then the arguments (at most 12 in all). */
+ * as EVAL with the source, which also caches it. ARGV holds NKEYS keys then the arguments. */
 static redisReply *run_script(store_sync_t *s, store_script_t script, int nkeys, int nargs, const char **argv,
                               const size_t *lens)
 {
-    const char *a[3 + 12];
-    size_t l[3 + 12];
+    const char *a[3 + STORE_SCRIPT_MAX_ARGS];
+    size_t l[3 + STORE_SCRIPT_MAX_ARGS];
     char nk[12];
-    int total = nkeys + nargs;
-    if (total > 12)
-        abort(); /* programmer error */
-    size_t srclen;
-    const char *src = store_script_source(script, &srclen);
-    a[0] = "EVALSHA";
-    l[0] = 7;
-    a[1] = store_script_sha(script);
-    l[1] = 40;
-    l[2] = (size_t)snprintf(nk, sizeof(nk), "%d", nkeys);
-    a[2] = nk;
-    for (int i = 0; i < total; ++i) {
-        a[3 + i] = argv[i];
-        l[3 + i] = lens[i];
-    }
+    int n = store_script_argv(script, false, nkeys, nargs, argv, lens, a, l, nk);
     store_stats.commands++;
-    redisReply *r = redisCommandArgv(s->c, 3 + total, a, l);
+    redisReply *r = redisCommandArgv(s->c, n, a, l);
     if (is_error_prefix(r, "NOSCRIPT")) {
         freeReplyObject(r);
-        a[0] = "EVAL";
-        l[0] = 4;
-        a[1] = src;
-        l[1] = srclen;
+        n = store_script_argv(script, true, nkeys, nargs, argv, lens, a, l, nk);
         store_stats.commands++;
-        r = redisCommandArgv(s->c, 3 + total, a, l);
+        r = redisCommandArgv(s->c, n, a, l);
     }
     if (r == NULL) {
         drop(s, s->c->errstr);
