@@ -233,33 +233,26 @@ int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t
     size_t qlens[] = {4, q.len, (size_t)lcr, mlen};
     store_call_command(call, 4, qargv, qlens);
 
-    /* Every comment is listed under its address's keyed hash, for "manage my comments" (api_privacy.c); written
-     * even if the script refuses, like the queue entry: readers skip entries whose comment is gone or has another
-     * (or, after retention, no) e-mail hash. */
-    if (email_hash.len != 0) {
-        h2o_iovec_t ek = store_key_build(pool, store_prefix(store), STORE_KEY_EMAIL_COMMENTS, 1, &email_hash);
-        size_t elen = thread->site.len + 1 + mlen;
-        char *entry = h2o_mem_alloc_pool(pool, elen + 1);
-        memcpy(entry, thread->site.base, thread->site.len);
-        entry[thread->site.len] = ':';
-        memcpy(entry + thread->site.len + 1, member, mlen);
-        const char *eargv[] = {"SADD", ek.base, entry};
-        size_t elens[] = {4, ek.len, elen};
-        store_call_command(call, 3, eargv, elens);
-    }
-
-    /* A logged-in author's comments are listed under the account ("site:url-hash:id"), for export and deletion.
-     * Like the queue entry, it is written even if the script refuses; readers skip entries without a comment. */
-    if (user.len != 0) {
-        h2o_iovec_t uk = store_key_build(pool, store_prefix(store), STORE_KEY_USER_COMMENTS, 1, &user);
-        size_t ulen = thread->site.len + 1 + mlen;
-        char *entry = h2o_mem_alloc_pool(pool, ulen + 1);
-        memcpy(entry, thread->site.base, thread->site.len);
-        entry[thread->site.len] = ':';
-        memcpy(entry + thread->site.len + 1, member, mlen);
-        const char *uargv[] = {"SADD", uk.base, entry};
-        size_t ulens[] = {4, uk.len, ulen};
-        store_call_command(call, 3, uargv, ulens);
+    /* The comment's reference "site:url-hash:id" goes into two lists, each written even if the script refuses, like
+     * the queue entry (readers skip entries whose comment is gone): every comment under its address's keyed hash,
+     * for "manage my comments" (api_privacy.c; also skipped when the comment has another or, after retention, no
+     * e-mail hash), and a logged-in author's under the account, for its export and deletion. */
+    size_t rlen = thread->site.len + 1 + mlen;
+    char *ref = h2o_mem_alloc_pool(pool, rlen + 1);
+    memcpy(ref, thread->site.base, thread->site.len);
+    ref[thread->site.len] = ':';
+    memcpy(ref + thread->site.len + 1, member, mlen);
+    const struct {
+        store_key_t key;
+        h2o_iovec_t owner;
+    } lists[] = {{STORE_KEY_EMAIL_COMMENTS, email_hash}, {STORE_KEY_USER_COMMENTS, user}};
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); ++i) {
+        if (lists[i].owner.len == 0)
+            continue;
+        h2o_iovec_t k = store_key_build(pool, store_prefix(store), lists[i].key, 1, &lists[i].owner);
+        const char *sargv[] = {"SADD", k.base, ref};
+        size_t slens[] = {4, k.len, rlen};
+        store_call_command(call, 3, sargv, slens);
     }
     return 0;
 }
