@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "loader.h"
 
 #define MAX_DEPTH 64
 
@@ -44,27 +45,11 @@ static void on_term(int sig)
     stop = 1;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Appends request number N to BUF (room CAP); returns its length. */
 static size_t build(char *buf, size_t cap, long n)
 {
-    char body[8192], num[24];
-    size_t bl = 0, nl = (size_t)snprintf(num, sizeof(num), "%ld", n);
-    for (const char *p = tpl; *p != '\0' && bl + nl < sizeof(body);) {
-        if (strncmp(p, "{n}", 3) == 0) {
-            memcpy(body + bl, num, nl);
-            bl += nl;
-            p += 3;
-        } else {
-            body[bl++] = *p++;
-        }
-    }
+    char body[8192];
+    size_t bl = body_of(tpl, n, body, sizeof(body));
     int hl = snprintf(buf, cap,
                       "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nUser-Agent: Mozilla/5.0 "
                       "(bench)\r\nContent-Length: %zu\r\n\r\n",
@@ -127,12 +112,6 @@ static int parse(struct conn *c)
     return got;
 }
 
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 6) {
@@ -191,15 +170,6 @@ int main(int argc, char **argv)
     }
     double secs = (now_ms() - t0) / 1e3;
     long kept = done_n < lat_cap ? done_n : lat_cap;
-    qsort(lat, (size_t)kept, sizeof(double), cmp);
-    printf("rps=%.0f p50_ms=%.2f p99_ms=%.2f done=%ld codes={", (double)done_n / secs, kept ? lat[kept / 2] : 0.0,
-           kept ? lat[(long)(kept * 0.99)] : 0.0, done_n);
-    const char *sep = "";
-    for (int s = 0; s < 600; ++s)
-        if (codes[s] != 0) {
-            printf("%s\"%d\":%ld", sep, s, codes[s]);
-            sep = ",";
-        }
-    printf("}\n");
+    report(done_n, secs, lat, kept, codes);
     return 0;
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <nghttp2/nghttp2.h>
+#include "loader.h"
 
 #define MAX_CONNS 512
 
@@ -40,29 +41,6 @@ static long total, next_n, done_n;
 static int streams_per_conn;
 static long codes[600];
 static double *lat;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static size_t build(char *body, size_t cap, long n)
-{
-    char num[24];
-    size_t bl = 0, nl = (size_t)snprintf(num, sizeof(num), "%ld", n);
-    for (const char *p = tpl; *p != '\0' && bl + nl < cap;) {
-        if (strncmp(p, "{n}", 3) == 0) {
-            memcpy(body + bl, num, nl);
-            bl += nl;
-            p += 3;
-        } else {
-            body[bl++] = *p++;
-        }
-    }
-    return bl;
-}
 
 static void write_all(int fd, const uint8_t *p, size_t n)
 {
@@ -112,7 +90,7 @@ static void submit(struct conn *c)
     struct stream *st = calloc(1, sizeof(*st));
     if (st == NULL)
         abort();
-    st->len = build(st->body, sizeof(st->body), next_n++);
+    st->len = body_of(tpl, next_n++, st->body, sizeof(st->body));
     char clen[24];
     int cl = snprintf(clen, sizeof(clen), "%zu", st->len);
 #define NV(k, v, vl) {(uint8_t *)(k), (uint8_t *)(v), sizeof(k) - 1, (vl), NGHTTP2_NV_FLAG_NONE}
@@ -160,12 +138,6 @@ static int on_close(nghttp2_session *s, int32_t id, uint32_t err, void *user)
     if (next_n < total)
         submit(c);
     return 0;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -234,15 +206,6 @@ int main(int argc, char **argv)
         }
     }
     double secs = (now_ms() - t0) / 1e3;
-    qsort(lat, (size_t)done_n, sizeof(double), cmp);
-    printf("rps=%.0f p50_ms=%.2f p99_ms=%.2f done=%ld codes={", (double)done_n / secs, done_n ? lat[done_n / 2] : 0.0,
-           done_n ? lat[(long)((double)done_n * 0.99)] : 0.0, done_n);
-    const char *sep = "";
-    for (int k = 0; k < 600; ++k)
-        if (codes[k] != 0) {
-            printf("%s\"%d\":%ld", sep, k, codes[k]);
-            sep = ",";
-        }
-    printf("}\n");
+    report(done_n, secs, lat, done_n, codes);
     return 0;
 }
