@@ -734,10 +734,6 @@ static void on_precheck(h2o_req_t *req, int err, const store_precheck_t *res, vo
         api_reply_error(r, CORE_ERR_FORBIDDEN, NULL, "You may not comment on this site.");
         return;
     }
-    if (res->locked) {
-        api_reply_error(r, CORE_ERR_THREAD_LOCKED, NULL, NULL);
-        return;
-    }
     uint64_t parent = 0, depth = 0;
     if (c->parent != 0) {
         json_t *p = res->parent.base != NULL ? json_loadb(res->parent.base, res->parent.len, 0, NULL) : NULL;

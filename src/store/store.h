@@ -38,6 +38,8 @@ typedef struct st_store_stats_t {
     _Atomic uint64_t errors;         /**< error replies and lost connections */
     _Atomic uint64_t timeouts;       /**< calls answered 503 because Redis did not reply in time */
     _Atomic uint64_t reconnects;     /**< successful connects after the first */
+    _Atomic uint64_t groups;         /**< grouped script calls sent (group commit, store_call_script_grouped) */
+    _Atomic uint64_t grouped_calls;  /**< the calls they carried */
     _Atomic uint64_t latency_us_sum; /**< sum of per-call latency, for the average */
     _Atomic uint64_t latency_count;
     _Atomic uint64_t latency_buckets[STORE_LATENCY_BUCKETS + 1]; /**< calls per bucket (not cumulative); the last
@@ -125,7 +127,6 @@ typedef struct st_store_precheck_t {
     uint32_t retry_after_s; /**< for that limit */
     bool banned;            /**< the e-mail or the visitor is banned on the site */
     bool email_known;       /**< the e-mail has an approved comment on the site */
-    bool locked;            /**< the thread is locked */
     uint64_t id;            /**< the id allocated for the new comment */
     h2o_iovec_t parent;     /**< the parent's JSON (pool copy), or {NULL,0} when absent or not asked */
 } store_precheck_t;
@@ -133,8 +134,8 @@ typedef struct st_store_precheck_t {
 typedef void (*store_precheck_cb)(h2o_req_t *req, int err, const store_precheck_t *res, void *data);
 /**
  * Counts LIMITS, checks bans of EMAIL_HASH and VISITOR on the site, whether EMAIL_HASH is known (approved before),
- * whether the thread is locked, reads PARENT (0 = none) and allocates the next comment id -- one round trip.
- * Ids burnt by a refused comment leave harmless gaps.
+ * reads PARENT (0 = none) and allocates the next comment id -- one round trip. A locked thread is left to the create
+ * script, which checks it anyway (a lock can come in between). Ids burnt by a refused comment leave harmless gaps.
  */
 int store_comment_precheck(store_t *store, h2o_req_t *req, const store_share_ref_t *thread,
                            const store_limit_spec_t *limits, size_t num_limits, h2o_iovec_t email_hash,
@@ -142,7 +143,7 @@ int store_comment_precheck(store_t *store, h2o_req_t *req, const store_share_ref
 
 typedef enum {
     STORE_CREATE_OK,
-    STORE_CREATE_LOCKED,    /**< the thread was locked meanwhile */
+    STORE_CREATE_LOCKED,    /**< the thread is locked */
     STORE_CREATE_DUPLICATE, /**< same e-mail and body already in the thread */
     STORE_CREATE_PARENT     /**< the parent vanished or is no longer approved */
 } store_create_result_t;

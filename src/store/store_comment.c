@@ -23,7 +23,7 @@ struct st_precheck_t {
     store_precheck_t res;
     size_t num_limits;
     const store_limit_spec_t *limits; /* only the counted ones, in command order */
-    size_t idx_ban, idx_known, idx_locked, idx_seq, idx_parent;
+    size_t idx_ban, idx_known, idx_seq, idx_parent;
 };
 
 static int on_precheck_reply(store_call_t *call, size_t idx, redisReply *reply)
@@ -43,8 +43,6 @@ static int on_precheck_reply(store_call_t *call, size_t idx, redisReply *reply)
         p->res.banned = reply->type == REDIS_REPLY_INTEGER && reply->integer > 0;
     } else if (idx == p->idx_known) {
         p->res.email_known = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
-    } else if (idx == p->idx_locked) {
-        p->res.locked = reply->type == REDIS_REPLY_STRING && reply->len == 1 && reply->str[0] == '1';
     } else if (idx == p->idx_seq) {
         if (reply->type != REDIS_REPLY_INTEGER || reply->integer <= 0)
             return CORE_ERR_UNAVAILABLE;
@@ -116,12 +114,6 @@ int store_comment_precheck(store_t *store, h2o_req_t *req, const store_share_ref
         store_call_command(call, 3, argv, lens);
     }
     h2o_iovec_t th = thread_key(store, pool, STORE_KEY_THREAD, thread);
-    p->idx_locked = call->sent;
-    {
-        const char *argv[] = {"HGET", th.base, "locked"};
-        size_t lens[] = {4, th.len, 6};
-        store_call_command(call, 3, argv, lens);
-    }
     p->idx_seq = call->sent;
     {
         const char *argv[] = {"HINCRBY", th.base, "seq", "1"};
@@ -153,19 +145,19 @@ static int on_create_reply(store_call_t *call, size_t idx, redisReply *reply)
     struct st_create_t *c = call->result;
     if (idx != 0)
         return reply->type == REDIS_REPLY_ERROR ? CORE_ERR_UNAVAILABLE : 0;
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || reply->element[0]->type != REDIS_REPLY_STRING ||
-        reply->element[1]->type != REDIS_REPLY_STRING)
+    /* This comment's word in the group's answer (see comment_create.lua). */
+    if (reply->type != REDIS_REPLY_STRING && reply->type != REDIS_REPLY_STATUS)
         return CORE_ERR_UNAVAILABLE;
-    redisReply *w = reply->element[0];
-    if (h2o_memis(w->str, w->len, H2O_STRLIT("ok")))
+    if (h2o_memis(reply->str, reply->len, H2O_STRLIT("ok")))
         c->result = STORE_CREATE_OK;
-    else if (h2o_memis(w->str, w->len, H2O_STRLIT("locked")))
+    else if (h2o_memis(reply->str, reply->len, H2O_STRLIT("locked")))
         c->result = STORE_CREATE_LOCKED;
-    else if (h2o_memis(w->str, w->len, H2O_STRLIT("duplicate")))
+    else if (h2o_memis(reply->str, reply->len, H2O_STRLIT("duplicate")))
         c->result = STORE_CREATE_DUPLICATE;
-    else
+    else if (h2o_memis(reply->str, reply->len, H2O_STRLIT("parent")))
         c->result = STORE_CREATE_PARENT;
-    c->public_json = pool_copy(&call->req->pool, reply->element[1]->str, reply->element[1]->len);
+    else
+        return CORE_ERR_UNAVAILABLE;
     return 0;
 }
 
@@ -186,16 +178,10 @@ int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t
     h2o_mem_pool_t *pool = &req->pool;
     struct st_create_t *c = h2o_mem_alloc_pool(pool, sizeof(*c));
     c->result = STORE_CREATE_PARENT;
-    c->public_json = h2o_iovec_init(NULL, 0);
+    c->public_json = public_json; /* the caller's, in the same pool: the script stores it and answers a word */
     call->result = c;
     call->cb = (void *)cb;
     call->data = data;
-    h2o_iovec_t keys[] = {
-        thread_key(store, pool, STORE_KEY_THREAD, thread), thread_key(store, pool, STORE_KEY_COMMENTS, thread),
-        thread_key(store, pool, STORE_KEY_ROOTS, thread),  thread_key(store, pool, STORE_KEY_ROOTS_TOP, thread),
-        thread_key(store, pool, STORE_KEY_TREE, thread),   thread_key(store, pool, STORE_KEY_PENDING, thread),
-        thread_key(store, pool, STORE_KEY_DUPES, thread),  thread_key(store, pool, STORE_KEY_APPROVED, thread),
-        thread_key(store, pool, STORE_KEY_PUBLIC, thread), thread_key(store, pool, STORE_KEY_PENDING_BY, thread)};
     char sid[24], spar[24], screated[24], splace[32];
     int lid = snprintf(sid, sizeof(sid), "%llu", (unsigned long long)id);
     int lpar = snprintf(spar, sizeof(spar), "%llu", (unsigned long long)parent);
@@ -204,21 +190,31 @@ int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t
     int lplace = parent == 0 ? snprintf(splace, sizeof(splace), "%lld", 16777215LL - (long long)id)
                              : snprintf(splace, sizeof(splace), "%010llu:%010llu", (unsigned long long)parent,
                                         (unsigned long long)id);
-    const char *argv[21];
-    size_t lens[21];
-    for (size_t i = 0; i < 10; ++i) {
-        argv[i] = keys[i].base;
-        lens[i] = keys[i].len;
+    /* The thread's keys, the head (URL and title, for a new thread) and this comment's arguments: grouped with the
+     * other comments this worker stores in the same thread in this event-loop turn (one script call for all). */
+    static const store_key_t keys[] = {STORE_KEY_THREAD, STORE_KEY_COMMENTS,  STORE_KEY_ROOTS,
+                                       STORE_KEY_ROOTS_TOP, STORE_KEY_TREE,   STORE_KEY_PENDING,
+                                       STORE_KEY_DUPES,  STORE_KEY_APPROVED,  STORE_KEY_PUBLIC,
+                                       STORE_KEY_PENDING_BY};
+    enum { NKEYS = sizeof(keys) / sizeof(keys[0]) };
+    const char *argv[NKEYS + 2 + 9];
+    size_t lens[NKEYS + 2 + 9];
+    for (size_t i = 0; i < NKEYS; ++i) {
+        h2o_iovec_t k = thread_key(store, pool, keys[i], thread);
+        argv[i] = k.base;
+        lens[i] = k.len;
     }
-    const char *args[] = {sid,        spar,     status,           json.base,    dupe_hash.base, thread->canonical.base,
-                          title.base, screated, public_json.base, visitor.base, splace};
-    size_t alens[] = {(size_t)lid, (size_t)lpar, strlen(status),  json.len,    dupe_hash.len, thread->canonical.len,
-                      title.len,   (size_t)lcr,  public_json.len, visitor.len, (size_t)lplace};
-    for (size_t i = 0; i < 11; ++i) {
-        argv[10 + i] = args[i];
-        lens[10 + i] = alens[i];
+    const char *args[] = {thread->canonical.base, title.base, sid,         spar,
+                          status,                 json.base,  dupe_hash.base, screated,
+                          public_json.base,       visitor.base, splace};
+    size_t alens[] = {thread->canonical.len, title.len, (size_t)lid,     (size_t)lpar,
+                      strlen(status),        json.len,  dupe_hash.len,   (size_t)lcr,
+                      public_json.len,       visitor.len, (size_t)lplace};
+    for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); ++i) {
+        argv[NKEYS + i] = args[i];
+        lens[NKEYS + i] = alens[i];
     }
-    store_call_script(call, STORE_SCRIPT_comment_create, 10, 11, argv, lens);
+    store_call_script_grouped(call, STORE_SCRIPT_comment_create, NKEYS, 2, 9, argv, lens);
 
     /* The moderation queue entry: written even if the script refuses (duplicate, locked); readers of the queue
      * check each entry against the comment itself and drop stale ones. */

@@ -36,6 +36,9 @@ struct st_store_t {
     h2o_timeout_t call_timeout;
     h2o_timeout_t tick;
     h2o_timeout_entry_t tick_entry;
+    struct st_group_t *groups;    /* grouped script calls open in this event-loop turn (store_call_script_grouped) */
+    h2o_timeout_t turn_end;       /* 0 ms: runs once the turn's I/O callbacks are done */
+    h2o_timeout_entry_t turn_end_entry;
 };
 
 struct st_store_guard_t {
@@ -56,6 +59,9 @@ struct st_cmd_t {
 };
 
 static void connect_now(store_t *s);
+static void groups_flush(store_t *s);
+static void groups_fail(store_t *s);
+static void on_turn_end(h2o_timeout_entry_t *entry);
 
 static uint64_t now_us(void)
 {
@@ -187,6 +193,8 @@ store_t *store_create(h2o_evloop_t *loop, const core_config_t *cfg, const store_
     h2o_timeout_init(loop, &s->call_timeout, cfg->redis.timeout_ms);
     h2o_timeout_init(loop, &s->tick, TICK_MS);
     s->tick_entry.cb = on_tick;
+    h2o_timeout_init(loop, &s->turn_end, 0);
+    s->turn_end_entry.cb = on_turn_end;
     connect_now(s);
     return s;
 }
@@ -198,6 +206,7 @@ bool store_is_ready(store_t *store)
 
 void store_close(store_t *store)
 {
+    groups_flush(store); /* sent before the disconnect, which waits for their replies */
     store->closing = 1;
     if (h2o_timeout_is_linked(&store->tick_entry))
         h2o_timeout_unlink(&store->tick_entry);
@@ -218,6 +227,10 @@ void store_destroy(store_t *store)
         redisAsyncFree(store->ac);
     h2o_timeout_dispose(store->loop, &store->call_timeout);
     h2o_timeout_dispose(store->loop, &store->tick);
+    groups_fail(store); /* joined after the close: never sent */
+    if (h2o_timeout_is_linked(&store->turn_end_entry))
+        h2o_timeout_unlink(&store->turn_end_entry);
+    h2o_timeout_dispose(store->loop, &store->turn_end);
     free(store);
 }
 
@@ -341,6 +354,32 @@ static int is_noscript(redisReply *reply)
 
 static void send_script(store_call_t *call, struct st_cmd_t *cmd, int as_eval);
 
+/* Hands REPLY (NULL: the connection is gone) to CALL as its reply number IDX, and finishes the call with its last. */
+static void deliver(store_call_t *call, size_t idx, redisReply *reply)
+{
+    call->pending--;
+    if (!call->finished) {
+        int err = 0;
+        if (reply == NULL)
+            err = CORE_ERR_UNAVAILABLE;
+        else if (call->req != NULL && call->on_reply != NULL)
+            err = call->on_reply(call, idx, reply);
+        if (err != 0)
+            finish(call, err);
+        else if (call->pending == 0)
+            finish(call, 0);
+    }
+    maybe_free(call);
+}
+
+static void count_error(redisReply *reply)
+{
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+        store_stats.errors++;
+        core_log_warn("redis: error reply: %.*s", (int)reply->len, reply->str);
+    }
+}
+
 static void on_command_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     redisReply *reply = r;
@@ -352,26 +391,10 @@ static void on_command_reply(redisAsyncContext *ac, void *r, void *privdata)
         send_script(call, cmd, 1);
         return;
     }
-    call->pending--;
-    if (!call->finished) {
-        int err = 0;
-        if (reply == NULL) {
-            err = CORE_ERR_UNAVAILABLE;
-        } else {
-            if (reply->type == REDIS_REPLY_ERROR) {
-                store_stats.errors++;
-                core_log_warn("redis: error reply: %.*s", (int)reply->len, reply->str);
-            }
-            if (call->req != NULL && call->on_reply != NULL)
-                err = call->on_reply(call, cmd->idx, reply);
-        }
-        if (err != 0)
-            finish(call, err);
-        else if (call->pending == 0)
-            finish(call, 0);
-    }
+    if (!call->finished)
+        count_error(reply);
+    deliver(call, cmd->idx, reply);
     free_cmd(cmd);
-    maybe_free(call);
 }
 
 void store_call_command(store_call_t *call, int argc, const char **argv, const size_t *lens)
@@ -436,6 +459,169 @@ void store_call_script(store_call_t *call, store_script_t script, int nkeys, int
     }
     call->pending++;
     send_script(call, cmd, 0);
+}
+
+/* --- grouped script calls (group commit, see store_internal.h) --- */
+
+/* The arguments are kept as offsets into one growing buffer: keys and head once, then each call's. */
+struct st_group_t {
+    struct st_group_t *next;
+    store_t *store;
+    store_script_t script;
+    int nkeys, nhead, neach;
+    int retried;
+    size_t n; /* calls joined */
+    store_call_t *calls[STORE_GROUP_MAX];
+    size_t idx[STORE_GROUP_MAX];
+    size_t nargs;
+    size_t *offs, *lens; /* room for nkeys + nhead + STORE_GROUP_MAX * neach */
+    char *buf;
+    size_t used, cap;
+};
+
+static void group_push(struct st_group_t *g, const char *arg, size_t len)
+{
+    if (g->used + len > g->cap) {
+        g->cap = (g->used + len) * 2;
+        if ((g->buf = realloc(g->buf, g->cap)) == NULL)
+            abort();
+    }
+    memcpy(g->buf + g->used, arg, len);
+    g->offs[g->nargs] = g->used;
+    g->lens[g->nargs++] = len;
+    g->used += len;
+}
+
+static int group_has_keys(struct st_group_t *g, const char **argv, const size_t *lens)
+{
+    for (int i = 0; i < g->nkeys; ++i)
+        if (g->lens[i] != lens[i] || memcmp(g->buf + g->offs[i], argv[i], lens[i]) != 0)
+            return 0;
+    return 1;
+}
+
+static void group_free(struct st_group_t *g)
+{
+    free(g->buf);
+    free(g->offs);
+    free(g);
+}
+
+/* Shares REPLY out: element i to call i when it is an array of one element per call, else REPLY itself (an error
+ * answer) or NULL (no answer) to each. */
+static void group_deliver(struct st_group_t *g, redisReply *reply)
+{
+    int shaped = reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == g->n;
+    count_error(reply);
+    if (reply != NULL && !shaped && reply->type != REDIS_REPLY_ERROR) {
+        store_stats.errors++;
+        core_log_warn("redis: a grouped call of %zu got an answer of another shape", g->n);
+    }
+    for (size_t i = 0; i < g->n; ++i)
+        deliver(g->calls[i], g->idx[i], shaped ? reply->element[i] : reply);
+    group_free(g);
+}
+
+static void group_send(struct st_group_t *g, int as_eval);
+
+static void on_group_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct st_group_t *g = privdata;
+    if (!g->retried && is_noscript(r) && g->store->ac != NULL) {
+        g->retried = 1;
+        group_send(g, 1);
+        return;
+    }
+    group_deliver(g, r);
+}
+
+static void group_send(struct st_group_t *g, int as_eval)
+{
+    store_t *s = g->store;
+    if (!store_is_ready(s)) {
+        group_deliver(g, NULL);
+        return;
+    }
+    const char **a = malloc((3 + g->nargs) * (sizeof(*a) + sizeof(size_t)));
+    if (a == NULL)
+        abort();
+    size_t *l = (size_t *)(a + 3 + g->nargs);
+    char nk[12];
+    int n = store_script_head(g->script, as_eval, g->nkeys, a, l, nk);
+    for (size_t i = 0; i < g->nargs; ++i) {
+        a[n + i] = g->buf + g->offs[i];
+        l[n + i] = g->lens[i];
+    }
+    store_stats.commands++;
+    store_stats.groups++;
+    store_stats.grouped_calls += g->n;
+    int ret = send_argv(s->ac, on_group_reply, g, n + (int)g->nargs, a, l);
+    free(a);
+    if (ret != REDIS_OK) {
+        g->retried = 1;
+        group_deliver(g, NULL);
+    }
+}
+
+static void groups_flush(store_t *s)
+{
+    while (s->groups != NULL) {
+        struct st_group_t *g = s->groups;
+        s->groups = g->next;
+        group_send(g, 0);
+    }
+}
+
+static void groups_fail(store_t *s)
+{
+    while (s->groups != NULL) {
+        struct st_group_t *g = s->groups;
+        s->groups = g->next;
+        group_deliver(g, NULL);
+    }
+}
+
+static void on_turn_end(h2o_timeout_entry_t *entry)
+{
+    groups_flush(H2O_STRUCT_FROM_MEMBER(store_t, turn_end_entry, entry));
+}
+
+void store_call_script_grouped(store_call_t *call, store_script_t script, int nkeys, int nhead, int neach,
+                               const char **argv, const size_t *lens)
+{
+    store_t *s = call->store;
+    struct st_group_t **link = &s->groups, *g;
+    while ((g = *link) != NULL) {
+        if (g->script == script && g->nkeys == nkeys && g->nhead == nhead && g->neach == neach &&
+            group_has_keys(g, argv, lens))
+            break;
+        link = &g->next;
+    }
+    if (g == NULL) {
+        size_t room = (size_t)(nkeys + nhead) + STORE_GROUP_MAX * (size_t)neach;
+        if ((g = calloc(1, sizeof(*g))) == NULL || (g->offs = malloc(room * 2 * sizeof(size_t))) == NULL)
+            abort();
+        g->lens = g->offs + room;
+        g->store = s;
+        g->script = script;
+        g->nkeys = nkeys;
+        g->nhead = nhead;
+        g->neach = neach;
+        for (int i = 0; i < nkeys + nhead; ++i)
+            group_push(g, argv[i], lens[i]);
+        *link = g;
+        if (!h2o_timeout_is_linked(&s->turn_end_entry))
+            h2o_timeout_link(s->loop, &s->turn_end, &s->turn_end_entry);
+    }
+    for (int i = 0; i < neach; ++i)
+        group_push(g, argv[nkeys + nhead + i], lens[nkeys + nhead + i]);
+    g->calls[g->n] = call;
+    g->idx[g->n++] = call->sent++;
+    call->pending++;
+    if (g->n == STORE_GROUP_MAX) {
+        *link = g->next;
+        group_send(g, 0);
+    }
 }
 
 /* --- ping (readiness) --- */

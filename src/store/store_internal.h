@@ -97,6 +97,22 @@ const char *store_script_sha(store_script_t script);
  */
 int store_script_argv(store_script_t script, bool as_eval, int nkeys, int nargs, const char *const *argv,
                       const size_t *lens, const char **a, size_t *l, char nk[12]);
+/** The first three entries of store_script_argv alone (EVALSHA/EVAL, sha/source, key count); returns 3. */
+int store_script_head(store_script_t script, bool as_eval, int nkeys, const char **a, size_t *l, char nk[12]);
+
+/** The most calls one grouped script call gathers (store_call_script_grouped). */
+#define STORE_GROUP_MAX 64
+/**
+ * Group commit: queues CALL's share of a script call that is sent together with the same script's calls on the same
+ * keys made in the same event-loop turn. At the end of the turn (or when STORE_GROUP_MAX calls have joined) one
+ * EVALSHA goes out with the NKEYS keys, the NHEAD head arguments of the group's first call, then each call's NEACH
+ * arguments in the order they joined; ARGV holds keys, head and each (copied here). The script answers an array with
+ * one element per call, and element i is the i-th call's reply (with the idx this command has in that call, as for
+ * store_call_command). An error answer (or a lost connection) goes to every call of the group. The script must
+ * treat each call's arguments as if they had come alone: a group is an optimisation, never a meaning.
+ */
+void store_call_script_grouped(store_call_t *call, store_script_t script, int nkeys, int nhead, int neach,
+                               const char **argv, const size_t *lens);
 
 /* Keys, from store_keys.def. */
 typedef enum {

@@ -64,12 +64,8 @@ const char *store_script_sha(store_script_t script)
     return scripts[script].sha;
 }
 
-int store_script_argv(store_script_t script, bool as_eval, int nkeys, int nargs, const char *const *argv,
-                      const size_t *lens, const char **a, size_t *l, char nk[12])
+int store_script_head(store_script_t script, bool as_eval, int nkeys, const char **a, size_t *l, char nk[12])
 {
-    int total = nkeys + nargs;
-    if (nkeys < 0 || nargs < 0 || total > STORE_SCRIPT_MAX_ARGS)
-        abort(); /* programmer error: scripts take few arguments */
     a[0] = as_eval ? "EVAL" : "EVALSHA";
     l[0] = as_eval ? 4 : 7;
     if (as_eval) {
@@ -81,6 +77,16 @@ int store_script_argv(store_script_t script, bool as_eval, int nkeys, int nargs,
     int n = snprintf(nk, 12, "%d", nkeys);
     a[2] = nk;
     l[2] = (size_t)n;
+    return 3;
+}
+
+int store_script_argv(store_script_t script, bool as_eval, int nkeys, int nargs, const char *const *argv,
+                      const size_t *lens, const char **a, size_t *l, char nk[12])
+{
+    int total = nkeys + nargs;
+    if (nkeys < 0 || nargs < 0 || total > STORE_SCRIPT_MAX_ARGS)
+        abort(); /* programmer error: scripts take few arguments */
+    store_script_head(script, as_eval, nkeys, a, l, nk);
     for (int i = 0; i < total; ++i) {
         a[3 + i] = argv[i];
         l[3 + i] = lens[i];

@@ -1,56 +1,96 @@
--- comment_create: store one new comment and index it, atomically.
+-- comment_create: store new comments of one thread and index them, atomically: one comment, or every comment of the
+-- thread that one worker was given in the same event-loop turn (group commit, store_batch.c), each checked and
+-- answered on its own as if it had come alone, in the order given.
 -- KEYS[1] THREAD  KEYS[2] COMMENTS  KEYS[3] ROOTS  KEYS[4] ROOTS_TOP  KEYS[5] TREE  KEYS[6] PENDING  KEYS[7] DUPES
 -- KEYS[8] APPROVED  KEYS[9] PUBLIC  KEYS[10] PENDING_BY
 --   (all share the thread's hash tag)
--- ARGV[1] id  ARGV[2] parent id (0 = top level)  ARGV[3] status (approved|pending|spam)  ARGV[4] comment JSON
--- ARGV[5] duplicate hash  ARGV[6] canonical URL  ARGV[7] title  ARGV[8] created (ms)  ARGV[9] the public form
--- (without its closing brace)  ARGV[10] the visitor hash  ARGV[11] its place: the ROOTS_TOP score of a top-level
--- comment (16777215 - id, votes being 0), the TREE member of a reply ("%010d:%010d" of parent and id)
+-- ARGV[1] canonical URL  ARGV[2] title (both written only when the thread is created)
+-- then per comment 9 arguments: id, parent id (0 = top level), status (approved|pending|spam), comment JSON,
+-- duplicate hash, created (ms), the public form (without its closing brace), the visitor hash, its place: the
+-- ROOTS_TOP score of a top-level comment (16777215 - id, votes being 0), the TREE member of a reply
+-- ("%010d:%010d" of parent and id)
 -- Cost notes (callgrind, per comment): the caller renders the public form (api_comments.c, comment_public) rather
 -- than this script decoding the JSON it was just given and encoding it again, which was a third of Redis's time;
--- and every number goes to redis.call as the string it arrived as, since Redis turns a Lua number into a string
--- with printf("%.17g") (a sixth of what was left). prelude.lua's public_json stays the one definition for every
--- later render; tests/api/comments.test.js checks that both give the same object.
--- Returns {'ok', public JSON (see prelude)}, or {error word, ''}: 'locked' (thread locked), 'duplicate' (same e-mail
--- and body in this thread), 'parent' (the parent is gone or not approved any more).
+-- every number goes to redis.call as the string it arrived as, since Redis turns a Lua number into a string with
+-- printf("%.17g") (a sixth of what was left); and the writes of a group are gathered into one command per key, so
+-- that a group of n costs one script call, one MULTI/EXEC and about ten commands in the AOF instead of n of each.
+-- prelude.lua's public_json stays the one definition for every later render; tests/api/comments.test.js checks that
+-- both give the same object.
+-- Returns one word per comment: 'ok', or 'locked' (thread locked), 'duplicate' (same e-mail and body in this thread,
+-- earlier or earlier in the group), 'parent' (the parent is gone or not approved any more).
 -- Spam is stored but indexed nowhere in the thread; only the moderation queue (written by the caller) lists it.
-local id, parent, status = ARGV[1], ARGV[2], ARGV[3]
+local n = (#ARGV - 2) / 9
+local out = {}
 if redis.call('HGET', KEYS[1], 'locked') == '1' then
-    return {'locked', ''}
+    for i = 1, n do out[i] = 'locked' end
+    return out
 end
-if redis.call('SISMEMBER', KEYS[7], ARGV[5]) == 1 then
-    return {'duplicate', ''}
-end
-if parent ~= '0' then
-    local p = redis.call('HGET', KEYS[2], parent)
-    if not p or cjson.decode(p).status ~= 'approved' then
-        return {'parent', ''}
+local dupes = {}
+for i = 1, n do dupes[i] = ARGV[2 + 9 * (i - 1) + 5] end
+local known = redis.call('SMISMEMBER', KEYS[7], unpack(dupes))
+local seen = {}
+local cm, pub, dadd, roots, top, tree, appr, pend, pendby = {}, {}, {}, {}, {}, {}, {}, {}, {}
+local approved, stored, first = 0, 0, nil
+for i = 1, n do
+    local a = 2 + 9 * (i - 1)
+    local id, parent, status, dupe = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 5]
+    local word = 'ok'
+    if known[i] == 1 or seen[dupe] then
+        word = 'duplicate'
+    elseif parent ~= '0' then
+        local p = redis.call('HGET', KEYS[2], parent)
+        if not p or cjson.decode(p).status ~= 'approved' then word = 'parent' end
+    end
+    out[i] = word
+    if word == 'ok' then
+        stored = stored + 1
+        first = first or a
+        cm[#cm + 1], cm[#cm + 2] = id, ARGV[a + 4]
+        pub[#pub + 1], pub[#pub + 2] = id, ARGV[a + 7]
+        if status ~= 'spam' then
+            seen[dupe] = true
+            dadd[#dadd + 1] = dupe
+        end
+        if status == 'approved' then
+            approved = approved + 1
+            if parent == '0' then
+                roots[#roots + 1], roots[#roots + 2] = id, id
+                top[#top + 1], top[#top + 2] = ARGV[a + 9], id
+            else
+                tree[#tree + 1], tree[#tree + 2] = '0', ARGV[a + 9]
+            end
+            appr[#appr + 1], appr[#appr + 2] = id, id
+        elseif status == 'pending' then
+            pend[#pend + 1], pend[#pend + 2] = id, id
+            local v = ARGV[a + 8]
+            pendby[v] = (pendby[v] or 0) + 1
+        end
     end
 end
-redis.call('HSET', KEYS[2], id, ARGV[4])
-local pub = ARGV[9]
-redis.call('HSET', KEYS[9], id, pub)
-if status ~= 'spam' then
-    redis.call('SADD', KEYS[7], ARGV[5])
+if stored == 0 then
+    return out
 end
-if status == 'approved' then
-    if parent == '0' then
-        redis.call('ZADD', KEYS[3], id, id)
-        redis.call('ZADD', KEYS[4], ARGV[11], id)
-    else
-        redis.call('ZADD', KEYS[5], '0', ARGV[11])
-    end
-    redis.call('ZADD', KEYS[8], id, id)
-    redis.call('HINCRBY', KEYS[1], 'count', '1')
-elseif status == 'pending' then
-    redis.call('ZADD', KEYS[6], id, id)
-    redis.call('HINCRBY', KEYS[10], ARGV[10], '1')
+redis.call('HSET', KEYS[2], unpack(cm))
+redis.call('HSET', KEYS[9], unpack(pub))
+if #dadd > 0 then redis.call('SADD', KEYS[7], unpack(dadd)) end
+if #roots > 0 then
+    redis.call('ZADD', KEYS[3], unpack(roots))
+    redis.call('ZADD', KEYS[4], unpack(top))
 end
-redis.call('HINCRBY', KEYS[1], 'ver', '1')
+if #tree > 0 then redis.call('ZADD', KEYS[5], unpack(tree)) end
+if #appr > 0 then
+    redis.call('ZADD', KEYS[8], unpack(appr))
+    redis.call('HINCRBY', KEYS[1], 'count', tostring(approved))
+end
+if #pend > 0 then
+    redis.call('ZADD', KEYS[6], unpack(pend))
+    for v, k in pairs(pendby) do redis.call('HINCRBY', KEYS[10], v, tostring(k)) end
+end
+redis.call('HINCRBY', KEYS[1], 'ver', tostring(stored))
 -- The first stored comment creates the thread and gives it its title. 'url' is not the marker: an admin lock of a
 -- thread nobody has commented on yet writes it (and 'locked') before any comment.
 -- (An earlier lock's 'url' is the same canonical URL, so writing it again changes nothing.)
-if redis.call('HSETNX', KEYS[1], 'created', ARGV[8]) == 1 then
-    redis.call('HSET', KEYS[1], 'url', ARGV[6], 'title', ARGV[7])
+if redis.call('HSETNX', KEYS[1], 'created', ARGV[first + 6]) == 1 then
+    redis.call('HSET', KEYS[1], 'url', ARGV[1], 'title', ARGV[2])
 end
-return {'ok', pub}
+return out
