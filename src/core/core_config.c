@@ -756,6 +756,7 @@ static const opt_t redis_opts[] = {
     {ROW_STRING("url", core_config_t, redis.url, "embedded", 0, check_redis_url), .env = "PARLEY_REDIS_URL"},
     {ROW_STRING("prefix", core_config_t, redis.prefix, "parley:", 0, check_prefix)},
     {ROW_UINT("timeout_ms", core_config_t, redis.timeout_ms, 2000, 10, 60000)},
+    {ROW_UINT("connections", core_config_t, redis.connections, 2, 1, 8)},
     {ROW_STRING("password_env", core_config_t, redis.password_env, NULL, F_NULLABLE, check_env_name)},
     {NULL},
 };

@@ -72,6 +72,7 @@ typedef struct st_core_config_t {
         char *url;           /**< "embedded" (default), "redis://host:port[/db]" or "unix:///path[?db=N]" */
         char *prefix;        /**< key prefix, default "parley:" */
         uint32_t timeout_ms; /**< per-command timeout, 10..60000, default 2000 */
+        uint32_t connections; /**< connections per worker thread, 1..8, default 2 */
         char *password_env;  /**< env var holding the Redis password; NULL = none */
     } redis;
     struct {

@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "core/core_error.h"
@@ -192,14 +193,38 @@ static size_t real_text(double d, char buf[32])
     return len;
 }
 
+/* Length of the run at S (at most N bytes) that needs no escape: no '"', no '\\', no control character. Eight
+ * bytes at a time: a byte is below 0x20 when subtracting 0x20 borrows into its top bit while its own top bit is
+ * clear, and equal to C when its XOR with C is below 1 by the same test; the first such byte ends the run. Most of a
+ * comment's bytes are in long plain runs, and this loop was a tenth of a comment write's instructions bytewise. */
+static size_t plain_run(const char *s, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+        uint64_t hit = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b);
+        if ((hit & highs) != 0)
+            break;
+    }
+    for (; i < n; ++i) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\' || c < 0x20)
+            break;
+    }
+    return i;
+}
+
 static size_t string_size(const char *s, size_t n)
 {
     size_t out = n + 2;
-    for (size_t i = 0; i < n; ++i) {
+    for (size_t i = plain_run(s, n); i < n; i += 1 + plain_run(s + i + 1, n - i - 1)) {
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\')
             out += 1;
-        else if (c < 0x20)
+        else
             out += (c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t') ? 1 : 5;
     }
     return out;
@@ -210,10 +235,8 @@ static size_t string_write(const char *s, size_t n, char *out)
     static const char hex[] = "0123456789ABCDEF";
     size_t o = 0, run = 0;
     out[o++] = '"';
-    for (size_t i = 0; i < n; ++i) {
+    for (size_t i = plain_run(s, n); i < n; i += 1 + plain_run(s + i + 1, n - i - 1)) {
         unsigned char c = (unsigned char)s[i];
-        if (c != '"' && c != '\\' && c >= 0x20)
-            continue;
         memcpy(out + o, s + run, i - run);
         o += i - run;
         run = i + 1;
@@ -249,6 +272,16 @@ static size_t string_write(const char *s, size_t n, char *out)
     o += n - run;
     out[o++] = '"';
     return o;
+}
+
+size_t core_json_string_size(const char *s, size_t n)
+{
+    return string_size(s, n);
+}
+
+size_t core_json_string_write(const char *s, size_t n, char *out)
+{
+    return string_write(s, n, out);
 }
 
 /* OUT NULL: only count. */

@@ -44,5 +44,9 @@ size_t core_utf8_length(const char *s, size_t len);
  */
 size_t core_json_dump_size(const json_t *v);
 size_t core_json_dump_write(const json_t *v, char *out);
+/** The JSON string literal (quotes included) of N bytes of valid UTF-8 at S, escaped as core_json_dump_write escapes
+ * strings: its length, and writing it to OUT (returns the length again). For writers that need no json_t. */
+size_t core_json_string_size(const char *s, size_t n);
+size_t core_json_string_write(const char *s, size_t n, char *out);
 
 #endif

@@ -26,13 +26,22 @@ void core_random_bytes(void *buf, size_t len)
  * OpenSSL 3's one-shot calls (EVP_Digest with EVP_sha256(), HMAC()) fetch the algorithm from the provider on every
  * call: callgrind counted 7,500 instructions per SHA-256 of a URL and 20,000 per HMAC, most of it the fetch. So the
  * algorithms are fetched once per process and each thread keeps its own contexts (a context is not shareable across
- * threads), freed by a thread-key destructor when the thread ends. An HMAC context is re-keyed only when the key
- * changes: EVP_MAC_init with no key resets it to the keyed state (the pads are not recomputed). */
+ * threads), freed by a thread-key destructor when the thread ends. Each thread keeps HMAC_SLOTS keyed contexts, the
+ * least recently used one re-keyed for a new key: EVP_MAC_init with no key resets a context to its keyed state (the
+ * pads are not recomputed), and a comment's write alternates two keys (the secret, the visitor day key), which with
+ * one context cost two re-keys (about 12,000 instructions) per comment. */
+#define HMAC_SLOTS 4
+struct st_core_hmac_slot_t {
+    EVP_MAC_CTX *mac;
+    size_t keylen; /* the key this context holds, (size_t)-1 = none */
+    uint64_t used; /* tick of its last use */
+    uint8_t key[64];
+};
+
 struct st_core_crypto_tls_t {
     EVP_MD_CTX *md;
-    EVP_MAC_CTX *mac;
-    size_t keylen; /* the key the MAC context holds, (size_t)-1 = none */
-    uint8_t key[64];
+    uint64_t tick;
+    struct st_core_hmac_slot_t slots[HMAC_SLOTS];
 };
 
 static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
@@ -44,8 +53,9 @@ static void crypto_tls_free(void *p)
 {
     struct st_core_crypto_tls_t *t = p;
     EVP_MD_CTX_free(t->md);
-    EVP_MAC_CTX_free(t->mac);
-    OPENSSL_cleanse(t->key, sizeof(t->key));
+    for (int i = 0; i < HMAC_SLOTS; ++i)
+        EVP_MAC_CTX_free(t->slots[i].mac);
+    OPENSSL_cleanse(t, sizeof(*t));
     free(t);
 }
 
@@ -62,10 +72,15 @@ static struct st_core_crypto_tls_t *crypto_tls(void)
     pthread_once(&crypto_once, crypto_init);
     struct st_core_crypto_tls_t *t = pthread_getspecific(crypto_key);
     if (t == NULL) {
-        if ((t = calloc(1, sizeof(*t))) == NULL || (t->md = EVP_MD_CTX_new()) == NULL ||
-            (t->mac = EVP_MAC_CTX_new(hmac_mac)) == NULL || pthread_setspecific(crypto_key, t) != 0)
+        if ((t = calloc(1, sizeof(*t))) == NULL || (t->md = EVP_MD_CTX_new()) == NULL)
             abort();
-        t->keylen = (size_t)-1;
+        for (int i = 0; i < HMAC_SLOTS; ++i) {
+            if ((t->slots[i].mac = EVP_MAC_CTX_new(hmac_mac)) == NULL)
+                abort();
+            t->slots[i].keylen = (size_t)-1;
+        }
+        if (pthread_setspecific(crypto_key, t) != 0)
+            abort();
     }
     return t;
 }
@@ -82,22 +97,33 @@ void core_sha256(const void *data, size_t len, uint8_t out[CORE_SHA256_LEN])
 void core_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len, uint8_t out[CORE_SHA256_LEN])
 {
     struct st_core_crypto_tls_t *t = crypto_tls();
-    int ok;
-    if (keylen == t->keylen && memcmp(key, t->key, keylen) == 0) {
-        ok = EVP_MAC_init(t->mac, NULL, 0, NULL);
+    struct st_core_hmac_slot_t *slot = &t->slots[0];
+    int ok = 0, found = 0;
+    for (int i = 0; i < HMAC_SLOTS && !found; ++i) {
+        struct st_core_hmac_slot_t *c = &t->slots[i];
+        if (c->keylen == keylen && memcmp(key, c->key, keylen) == 0) {
+            slot = c;
+            found = 1;
+        } else if (c->used < slot->used) {
+            slot = c; /* the least recently used, re-keyed if no slot holds KEY */
+        }
+    }
+    slot->used = ++t->tick;
+    if (found) {
+        ok = EVP_MAC_init(slot->mac, NULL, 0, NULL);
     } else {
         OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0), OSSL_PARAM_END};
-        ok = EVP_MAC_init(t->mac, key, keylen, params);
-        if (keylen <= sizeof(t->key)) {
-            memcpy(t->key, key, keylen);
-            t->keylen = keylen;
+        ok = EVP_MAC_init(slot->mac, key, keylen, params);
+        if (keylen <= sizeof(slot->key)) {
+            memcpy(slot->key, key, keylen);
+            slot->keylen = keylen;
         } else {
-            t->keylen = (size_t)-1; /* not cached: re-keyed on every call */
+            slot->keylen = (size_t)-1; /* not kept: re-keyed on every call */
         }
     }
     size_t n = 0;
-    if (ok != 1 || EVP_MAC_update(t->mac, data, len) != 1 || EVP_MAC_final(t->mac, out, &n, CORE_SHA256_LEN) != 1 ||
-        n != CORE_SHA256_LEN)
+    if (ok != 1 || EVP_MAC_update(slot->mac, data, len) != 1 ||
+        EVP_MAC_final(slot->mac, out, &n, CORE_SHA256_LEN) != 1 || n != CORE_SHA256_LEN)
         abort();
 }
 

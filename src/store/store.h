@@ -21,6 +21,9 @@
 
 typedef struct st_store_t store_t;
 
+/** The most Redis connections a worker may keep (redis.connections). */
+#define STORE_MAX_CONNECTIONS 8
+
 /** Where Redis is, resolved from redis.url. */
 typedef struct st_store_target_t {
     char *host; /**< TCP host, or NULL for a unix socket */

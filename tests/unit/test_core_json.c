@@ -195,6 +195,38 @@ static void test_dump_matches_jansson(void **state)
     free(big);
 }
 
+/* Strings are scanned eight bytes at a time for what needs an escape: each such byte at every place of a word and
+ * across words, between plain ASCII and between the bytes of multi-byte UTF-8 (0x80 and above, never escaped),
+ * and 0x1f / 0x20 / 0x7f on either side of the control range. */
+static void test_dump_escape_positions(void **state)
+{
+    static const char specials[] = {'"', '\\', '\n', '\t', 0x01, 0x1f, 0x20, 0x7f, '/'};
+    static const char *const fills[] = {"a", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+    char buf[200];
+    for (size_t f = 0; f < sizeof(fills) / sizeof(fills[0]); ++f) {
+        size_t fl = strlen(fills[f]);
+        for (size_t units = 0; units <= 24; ++units) {
+            for (size_t at = 0; at <= units; ++at) {
+                for (size_t k = 0; k < sizeof(specials); ++k) {
+                    size_t o = 0;
+                    for (size_t u = 0; u < units; ++u) {
+                        if (u == at)
+                            buf[o++] = specials[k];
+                        memcpy(buf + o, fills[f], fl);
+                        o += fl;
+                    }
+                    if (at == units)
+                        buf[o++] = specials[k];
+                    json_t *v = json_stringn(buf, o);
+                    if (v == NULL)
+                        fail_msg("fixture not UTF-8 (fill %zu, %zu units)", f, units);
+                    dump_same(v);
+                }
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_only_keys),
         cmocka_unit_test(test_utf8_length),
         cmocka_unit_test(test_dump_matches_jansson),
+        cmocka_unit_test(test_dump_escape_positions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
