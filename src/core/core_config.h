@@ -56,7 +56,7 @@ typedef struct st_core_config_site_t {
 typedef struct st_core_config_t {
     core_config_listen_t listen[CORE_CONFIG_MAX_LISTEN];
     size_t num_listen;       /**< >= 1; default one cleartext listener on 127.0.0.1:8080 */
-    uint32_t threads;        /**< worker threads; 0 (default) = one per core */
+    uint32_t threads;        /**< worker threads; 0 (default) = two per core */
     char *public_url;        /**< base of links in mails, no trailing slash; default "http://127.0.0.1:8080" */
     char *data_dir;          /**< embedded Redis data and default secret location; default "data" */
     char *secret_file;       /**< HMAC key file, created 0600 on first run; default "<data_dir>/secret" */

@@ -35,7 +35,7 @@ typedef struct st_http_server_t http_server_t;
  */
 int http_server_create(http_server_t **out, const core_config_t *cfg, const store_target_t *target,
                        const uint8_t *secret, size_t secret_len, char *errbuf, size_t errlen);
-/** Number of worker threads (cfg->threads, or one per core). */
+/** Number of worker threads (cfg->threads, or two per core). */
 size_t http_server_num_workers(http_server_t *srv);
 /** Runs worker IDX until a stop is requested and its connections drained (at most ~4 s after the request). */
 void http_server_run_worker(http_server_t *srv, size_t idx);
