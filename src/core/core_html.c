@@ -955,6 +955,84 @@ static bool is_plain_text(const char *s, size_t n)
     return memchr(s, '<', n) == NULL && memchr(s, '&', n) == NULL && memchr(s, '\r', n) == NULL;
 }
 
+/* Simple markup: plain text (as above) plus whitelisted inline tags written exactly as "<b>" and "</b>" (lower case,
+ * no attribute, no space), strictly nested, every one closed, at most SIMPLE_DEPTH deep; not a, whose rel and
+ * nesting rules want the parser. For such input the HTML5 parser builds the obvious tree (each tag an element
+ * holding the text between, no formatting element ever reconstructed or adopted), so the walker's calls can be made
+ * straight from the source: the same layout, the same bytes (the unit tests and tests/fuzz/fuzz_html.c compare both
+ * paths). It covers the comments that bold or quote a word, which otherwise paid gumbo's parse (a fifth of a comment
+ * write's instructions). Returns the rule of the tag at S[0..n) ("<name>" or "</name>"), or NULL. */
+#define SIMPLE_DEPTH 8
+_Static_assert(SIMPLE_DEPTH < CORE_HTML_MAX_DEPTH, "simple markup never meets the layout's depth limit");
+
+static const struct st_elem_rule_t *simple_tag(const char *s, size_t n, bool *closing, size_t *taglen)
+{
+    size_t i = 1;
+    *closing = i < n && s[i] == '/';
+    if (*closing)
+        i++;
+    size_t start = i;
+    while (i < n && s[i] >= 'a' && s[i] <= 'z')
+        i++;
+    if (i == start || i >= n || s[i] != '>')
+        return NULL;
+    for (size_t r = 0; r < sizeof(elem_rules) / sizeof(elem_rules[0]); r++) {
+        const struct st_elem_rule_t *rule = &elem_rules[r];
+        if (rule->kind == ELEM_INLINE && rule->tag != GUMBO_TAG_A && strlen(rule->name) == i - start &&
+            memcmp(rule->name, s + start, i - start) == 0) {
+            *taglen = i + 1;
+            return rule;
+        }
+    }
+    return NULL;
+}
+
+static bool is_simple_markup(const char *s, size_t n)
+{
+    const struct st_elem_rule_t *open[SIMPLE_DEPTH];
+    size_t depth = 0;
+    if (memchr(s, '&', n) != NULL || memchr(s, '\r', n) != NULL)
+        return false;
+    for (const char *p = memchr(s, '<', n); p != NULL; p = memchr(p, '<', n - (size_t)(p - s))) {
+        bool closing;
+        size_t tl;
+        const struct st_elem_rule_t *rule = simple_tag(p, n - (size_t)(p - s), &closing, &tl);
+        if (rule == NULL)
+            return false;
+        if (!closing) {
+            if (depth == SIMPLE_DEPTH)
+                return false;
+            open[depth++] = rule;
+        } else if (depth == 0 || open[--depth] != rule) {
+            return false;
+        }
+        p += tl;
+    }
+    return depth == 0;
+}
+
+static void layout_simple_markup(struct st_layout_t *L, const char *s, size_t n)
+{
+    static const GumboElement no_attributes; /* every attribute lookup finds nothing */
+    size_t i = 0;
+    while (i < n) {
+        const char *lt = memchr(s + i, '<', n - i);
+        size_t text_end = lt != NULL ? (size_t)(lt - s) : n;
+        if (text_end > i)
+            layout_text(L, s + i, text_end - i);
+        if (lt == NULL)
+            break;
+        bool closing;
+        size_t tl;
+        const struct st_elem_rule_t *rule = simple_tag(lt, n - text_end, &closing, &tl);
+        if (closing)
+            layout_close(L);
+        else if (!layout_open(L, rule, &no_attributes))
+            abort(); /* not reached: SIMPLE_DEPTH is below the layout's depth limit and a is not taken */
+        i = text_end + tl;
+    }
+}
+
 static char *sanitize(const char *in, size_t len, size_t *out_len, bool fast)
 {
     struct st_source_t src;
@@ -968,6 +1046,8 @@ static char *sanitize(const char *in, size_t len, size_t *out_len, bool fast)
     L.reopen_budget = src.text.len + 4096;
     if (fast && is_plain_text(src.text.data, src.text.len)) {
         layout_text(&L, src.text.data, src.text.len);
+    } else if (fast && src.marks_n == 0 && is_simple_markup(src.text.data, src.text.len)) {
+        layout_simple_markup(&L, src.text.data, src.text.len);
     } else {
         GumboOutput *parsed = gumbo_parse_with_options(&opts, src.text.data, src.text.len);
         if (parsed == NULL)

@@ -834,7 +834,7 @@ static void same_both_ways(const char *in, size_t len)
     size_t a_len, b_len;
     char *a = core_html_sanitize(in, len, &a_len), *b = core_html_sanitize_parsed(in, len, &b_len);
     if (a_len != b_len || memcmp(a, b, a_len) != 0)
-        fail_msg("plain text differs: [%.*s] fast [%s] parsed [%s]", (int)len, in, a, b);
+        fail_msg("shortcut differs: [%.*s] fast [%s] parsed [%s]", (int)len, in, a, b);
     free(a);
     free(b);
 }
@@ -902,6 +902,93 @@ static void test_plain_text_shortcut(void **state)
     }
 }
 
+/* Simple markup (whitelisted inline tags as "<b>"/"</b>", strictly nested and closed) also skips the parser; the
+ * output must be the parser path's. Fixed cases at and just past every condition of the shortcut (those past it go
+ * to the parser on both sides, which the comparison covers too), then random trees of tags and text. */
+static void test_simple_markup_shortcut(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "<b>bold</b>",
+        "a <b>b</b> c",
+        "a<b>b</b>c",
+        "<b><i>x</i></b>",
+        "<b>x</b><b>y</b>",
+        "<b></b>",
+        "<b> </b>",
+        "<b>\n</b>",
+        "<b>one\n\ntwo</b>",
+        "<em>one\ntwo</em>\n\nthree",
+        "\n\n<b>x</b>\n\n",
+        "<b>https://example.com/x</b>",
+        "see <b>https://example.com/x</b>.",
+        "<code>x > y</code>",
+        "<q>q</q> <cite>c</cite> <abbr>a</abbr> <acronym>b</acronym> <del>d</del> <s>s</s> <strike>t</strike> "
+        "<strong>u</strong> <em>e</em> <i>i</i> <code>c</code>",
+        "<b><b><b><b><b>five bold</b></b></b></b></b>",
+        "<b><i><em><strong><code><s><q><cite>8 deep</cite></q></s></code></strong></em></i></b>",
+        "<b><i><em><strong><code><s><q><cite><del>9 deep</del></cite></q></s></code></strong></em></i></b>",
+        "<b><i>x</b></i>",
+        "<b>x",
+        "x</b>",
+        "</b>",
+        "<B>x</B>",
+        "<b >x</b>",
+        "<b>x</b >",
+        "<b class=x>y</b>",
+        "<b/>x",
+        "<a>x</a>",
+        "<p>x</p>",
+        "x<br>y",
+        "<blockquote>x</blockquote>",
+        "<<b>x</b>",
+        "<b>x</b>>",
+        "<bb>x</bb>",
+        "<u>x</u>",
+        "<b>x</b\n>",
+        "<b>a &amp; b</b>",
+        "<b>a\r\nb</b>",
+        "<b>caf\xc3\xa9</b> \xf0\x9f\x98\x80",
+        "<b>bad \xff utf-8</b>",
+        "<svg><b>x</b></svg>",
+        "<b>x</b><!-- c -->",
+        "<b>\"q\" 'a'</b>",
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i)
+        same_both_ways(cases[i], strlen(cases[i]));
+    same_both_ways("<b>nul\0inside</b>", 17);
+    static const char *const tags[] = {"b", "i", "em", "strong", "code", "q", "cite", "s", "del", "abbr"};
+    static const char *const texts[] = {" ",   "\n", "\n\n", "word", "https://example.com/p?q=1", "x.", "é",
+                                        ">",   "\"", "(",    ")",    "www.b.example",             "\t", "a b"};
+    srand(11);
+    char buf[1024];
+    for (int round = 0; round < 5000; ++round) {
+        size_t n = 0, depth = 0;
+        const char *open[12];
+        for (int k = 4 + rand() % 28; k > 0 && n + 40 < sizeof(buf); --k) {
+            int what = rand() % 3;
+            if (what == 0 && depth < 12) {
+                open[depth] = tags[rand() % (int)(sizeof(tags) / sizeof(tags[0]))];
+                n += (size_t)snprintf(buf + n, sizeof(buf) - n, "<%s>", open[depth++]);
+            } else if (what == 1 && depth > 0) {
+                n += (size_t)snprintf(buf + n, sizeof(buf) - n, "</%s>", open[--depth]);
+            } else {
+                n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s",
+                                      texts[rand() % (int)(sizeof(texts) / sizeof(texts[0]))]);
+            }
+        }
+        while (depth > 0 && rand() % 8 != 0) /* mostly closed; sometimes left open */
+            n += (size_t)snprintf(buf + n, sizeof(buf) - n, "</%s>", open[--depth]);
+        if (rand() % 10 == 0 && n > 2) { /* a defect: swap two bytes */
+            size_t a = (size_t)rand() % n, b = (size_t)rand() % n;
+            char c = buf[a];
+            buf[a] = buf[b];
+            buf[b] = c;
+        }
+        same_both_ways(buf, n);
+    }
+}
+
 static void test_escape(void **state)
 {
     char buf[64];
@@ -947,6 +1034,7 @@ int main(void)
         cmocka_unit_test(test_reopen_budget),       cmocka_unit_test(test_structured_random),
         cmocka_unit_test(test_count_links),         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_plain_text_shortcut),
+        cmocka_unit_test(test_simple_markup_shortcut),
     };
     int failed = cmocka_run_group_tests_name("core_html XSS vectors", vector_tests, NULL, NULL);
     failed += cmocka_run_group_tests_name("core_html exact outputs", exact_tests, NULL, NULL);
