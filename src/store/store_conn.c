@@ -231,17 +231,24 @@ bool store_is_ready(store_t *store)
     return pick_link(store, 0) != NULL;
 }
 
+/* Stops every connection's reconnect timer and ends its context with END (disconnect: after the replies due; free:
+ * at once, pending callbacks called with no reply). */
+static void links_end(store_t *s, void (*end)(redisAsyncContext *))
+{
+    for (size_t i = 0; i < s->num_links; ++i) {
+        struct st_store_link_t *l = &s->links[i];
+        if (h2o_timeout_is_linked(&l->tick_entry))
+            h2o_timeout_unlink(&l->tick_entry);
+        if (l->ac != NULL)
+            end(l->ac);
+    }
+}
+
 void store_close(store_t *store)
 {
     groups_flush(store); /* sent before the disconnect, which waits for their replies */
     store->closing = 1;
-    for (size_t i = 0; i < store->num_links; ++i) {
-        struct st_store_link_t *l = &store->links[i];
-        if (h2o_timeout_is_linked(&l->tick_entry))
-            h2o_timeout_unlink(&l->tick_entry);
-        if (l->ac != NULL)
-            redisAsyncDisconnect(l->ac);
-    }
+    links_end(store, redisAsyncDisconnect);
 }
 
 bool store_is_closed(store_t *store)
@@ -255,13 +262,8 @@ bool store_is_closed(store_t *store)
 void store_destroy(store_t *store)
 {
     groups_fail(store); /* joined after the close: never sent */
-    for (size_t i = 0; i < store->num_links; ++i) {
-        struct st_store_link_t *l = &store->links[i];
-        if (h2o_timeout_is_linked(&l->tick_entry))
-            h2o_timeout_unlink(&l->tick_entry);
-        if (l->ac != NULL)
-            redisAsyncFree(l->ac);
-    }
+    store->closing = 1;  /* no reconnect from the disconnect callbacks redisAsyncFree makes */
+    links_end(store, redisAsyncFree);
     h2o_timeout_dispose(store->loop, &store->call_timeout);
     h2o_timeout_dispose(store->loop, &store->tick);
     if (h2o_timeout_is_linked(&store->turn_end_entry))

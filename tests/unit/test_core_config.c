@@ -91,6 +91,7 @@ static void check_all_defaults(const core_config_t *cfg)
     assert_string_equal(cfg->redis.url, "embedded");
     assert_string_equal(cfg->redis.prefix, "parley:");
     assert_int_equal(cfg->redis.timeout_ms, 2000);
+    assert_int_equal(cfg->redis.connections, 2);
     assert_null(cfg->redis.password_env);
     assert_null(cfg->smtp.url);
     assert_int_equal(cfg->privacy.retention_s, 365 * 86400);
@@ -411,6 +412,8 @@ static void test_integer_range(void **state)
     EXPECT_ERROR("redis:\n  timeout_ms: 5\n", "t.yaml:2: redis.timeout_ms: must be an integer from 10 to 60000");
     EXPECT_ERROR("redis:\n  timeout_ms: 60001\n", "t.yaml:2: redis.timeout_ms: must be an integer from 10 to 60000");
     EXPECT_ERROR("threads: 1025\n", "t.yaml:1: threads: must be an integer from 0 to 1024");
+    EXPECT_ERROR("redis:\n  connections: 0\n", "t.yaml:2: redis.connections: must be an integer from 1 to 8");
+    EXPECT_ERROR("redis:\n  connections: 9\n", "t.yaml:2: redis.connections: must be an integer from 1 to 8");
     EXPECT_ERROR("listen:\n  - port: 0\n", "t.yaml:2: listen[0].port: must be an integer from 1 to 65535");
     EXPECT_ERROR("listen:\n  - port: 8080\n  - port: 65536\n",
                  "t.yaml:3: listen[1].port: must be an integer from 1 to 65535");
@@ -429,8 +432,9 @@ static void test_integer_range(void **state)
     assert_int_equal(cfg->listen[0].port, 65535);
     assert_int_equal(cfg->listen[1].port, 1);
     core_config_free(cfg);
-    cfg = LOAD_OK("redis:\n  timeout_ms: 60000\n");
+    cfg = LOAD_OK("redis:\n  timeout_ms: 60000\n  connections: 8\n");
     assert_int_equal(cfg->redis.timeout_ms, 60000);
+    assert_int_equal(cfg->redis.connections, 8);
     core_config_free(cfg);
 }
 
