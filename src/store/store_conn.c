@@ -506,7 +506,13 @@ void store_call_script(store_call_t *call, store_script_t script, int nkeys, int
 
 /* --- grouped script calls (group commit, see store_internal.h) --- */
 
-/* The arguments are kept as offsets into one growing buffer: keys and head once, then each call's. */
+/* The arguments are kept as the RESP bulk strings they are sent as ("$<len>\r\n<bytes>\r\n"), keys and head once,
+ * then each call's, after HEAD_ROOM bytes left free for the command's own head (array length, EVALSHA, sha, key
+ * count), written in front of them at send: the whole command then goes to hiredis from this buffer without being
+ * copied and formatted again (a group of 64 comments is ~100 KB). */
+#define GROUP_HEAD_ROOM 160
+#define GROUP_MAX_KEYS 16
+
 struct st_group_t {
     struct st_group_t *next;
     store_t *store;
@@ -518,28 +524,51 @@ struct st_group_t {
     store_call_t *calls[STORE_GROUP_MAX];
     size_t idx[STORE_GROUP_MAX];
     size_t nargs;
-    size_t *offs, *lens; /* room for nkeys + nhead + STORE_GROUP_MAX * neach */
+    size_t key_off[GROUP_MAX_KEYS], key_len[GROUP_MAX_KEYS]; /* where each key's bytes are, to match a call's */
     char *buf;
     size_t used, cap;
 };
 
+/* Writes LEAD, V in decimal and CRLF at OUT; returns the length. */
+static size_t resp_number(char *out, char lead, size_t v)
+{
+    char digits[24];
+    size_t n = 0, o = 0;
+    do
+        digits[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    out[o++] = lead;
+    while (n > 0)
+        out[o++] = digits[--n];
+    out[o++] = '\r';
+    out[o++] = '\n';
+    return o;
+}
+
 static void group_push(struct st_group_t *g, const char *arg, size_t len)
 {
-    if (g->used + len > g->cap) {
-        g->cap = (g->used + len) * 2;
+    size_t need = g->used + len + 32;
+    if (need > g->cap) {
+        g->cap = need * 2;
         if ((g->buf = realloc(g->buf, g->cap)) == NULL)
             abort();
     }
+    g->used += resp_number(g->buf + g->used, '$', len);
+    if (g->nargs < (size_t)g->nkeys) {
+        g->key_off[g->nargs] = g->used;
+        g->key_len[g->nargs] = len;
+    }
     memcpy(g->buf + g->used, arg, len);
-    g->offs[g->nargs] = g->used;
-    g->lens[g->nargs++] = len;
     g->used += len;
+    g->buf[g->used++] = '\r';
+    g->buf[g->used++] = '\n';
+    g->nargs++;
 }
 
 static int group_has_keys(struct st_group_t *g, const char **argv, const size_t *lens)
 {
     for (int i = 0; i < g->nkeys; ++i)
-        if (g->lens[i] != lens[i] || memcmp(g->buf + g->offs[i], argv[i], lens[i]) != 0)
+        if (g->key_len[i] != lens[i] || memcmp(g->buf + g->key_off[i], argv[i], lens[i]) != 0)
             return 0;
     return 1;
 }
@@ -547,7 +576,6 @@ static int group_has_keys(struct st_group_t *g, const char **argv, const size_t 
 static void group_free(struct st_group_t *g)
 {
     free(g->buf);
-    free(g->offs);
     free(g);
 }
 
@@ -589,21 +617,48 @@ static void group_send(struct st_group_t *g, int as_eval)
         group_deliver(g, NULL);
         return;
     }
-    const char **a = malloc((3 + g->nargs) * (sizeof(*a) + sizeof(size_t)));
-    if (a == NULL)
+    /* The command's head: the array length, then EVALSHA, the sha (or EVAL and the source, a retry after NOSCRIPT,
+     * which is rare and formatted apart), the key count. */
+    const char *h[3];
+    size_t hl[3];
+    char nk[12], head[GROUP_HEAD_ROOM + 1];
+    store_script_head(g->script, as_eval, g->nkeys, h, hl, nk);
+    size_t headlen = resp_number(head, '*', 3 + g->nargs);
+    char *extra = NULL, *cmd;
+    size_t total = 0;
+    for (int i = 0; i < 3; ++i)
+        total += hl[i] + 25; /* "$", up to 20 digits, CRLF, the bytes, CRLF */
+    if (!as_eval && total + headlen <= GROUP_HEAD_ROOM) {
+        cmd = head;
+    } else if ((cmd = extra = malloc(headlen + total)) == NULL) {
         abort();
-    size_t *l = (size_t *)(a + 3 + g->nargs);
-    char nk[12];
-    int n = store_script_head(g->script, as_eval, g->nkeys, a, l, nk);
-    for (size_t i = 0; i < g->nargs; ++i) {
-        a[n + i] = g->buf + g->offs[i];
-        l[n + i] = g->lens[i];
+    } else {
+        memcpy(cmd, head, headlen);
+    }
+    for (int i = 0; i < 3; ++i) {
+        headlen += resp_number(cmd + headlen, '$', hl[i]);
+        memcpy(cmd + headlen, h[i], hl[i]);
+        headlen += hl[i];
+        cmd[headlen++] = '\r';
+        cmd[headlen++] = '\n';
     }
     store_stats.commands++;
     store_stats.groups++;
     store_stats.grouped_calls += g->n;
-    int ret = send_argv(g->link->ac, on_group_reply, g, n + (int)g->nargs, a, l);
-    free(a);
+    int ret;
+    if (extra == NULL) {
+        /* In place: the head goes just before the arguments. */
+        char *start = g->buf + GROUP_HEAD_ROOM - headlen;
+        memcpy(start, cmd, headlen);
+        ret = redisAsyncFormattedCommand(g->link->ac, on_group_reply, g, start, headlen + g->used - GROUP_HEAD_ROOM);
+    } else {
+        size_t n = headlen + g->used - GROUP_HEAD_ROOM;
+        if ((extra = realloc(extra, n)) == NULL)
+            abort();
+        memcpy(extra + headlen, g->buf + GROUP_HEAD_ROOM, g->used - GROUP_HEAD_ROOM);
+        ret = redisAsyncFormattedCommand(g->link->ac, on_group_reply, g, extra, n);
+        free(extra);
+    }
     if (ret != REDIS_OK) {
         g->retried = 1;
         group_deliver(g, NULL);
@@ -645,10 +700,9 @@ void store_call_script_grouped(store_call_t *call, store_script_t script, int nk
         link = &g->next;
     }
     if (g == NULL) {
-        size_t room = (size_t)(nkeys + nhead) + STORE_GROUP_MAX * (size_t)neach;
-        if ((g = calloc(1, sizeof(*g))) == NULL || (g->offs = malloc(room * 2 * sizeof(size_t))) == NULL)
+        if (nkeys > GROUP_MAX_KEYS || (g = calloc(1, sizeof(*g))) == NULL)
             abort();
-        g->lens = g->offs + room;
+        g->used = GROUP_HEAD_ROOM;
         g->store = s;
         g->script = script;
         g->nkeys = nkeys;
