@@ -69,11 +69,11 @@ typedef struct st_core_config_t {
     bool trust_proxy;        /**< take the client IP from X-Forwarded-For (last hop); default false */
     char *admin_token_env;   /**< env var holding the admin bearer token; default "PARLEY_ADMIN_TOKEN" */
     struct {
-        char *url;           /**< "embedded" (default), "redis://host:port[/db]" or "unix:///path[?db=N]" */
-        char *prefix;        /**< key prefix, default "parley:" */
-        uint32_t timeout_ms; /**< per-command timeout, 10..60000, default 2000 */
+        char *url;            /**< "embedded" (default), "redis://host:port[/db]" or "unix:///path[?db=N]" */
+        char *prefix;         /**< key prefix, default "parley:" */
+        uint32_t timeout_ms;  /**< per-command timeout, 10..60000, default 2000 */
         uint32_t connections; /**< connections per worker thread, 1..8, default 2 */
-        char *password_env;  /**< env var holding the Redis password; NULL = none */
+        char *password_env;   /**< env var holding the Redis password; NULL = none */
     } redis;
     struct {
         char *url;                /**< "smtp://host:port" or "smtps://…"; NULL = mail disabled */

@@ -192,10 +192,9 @@ int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t
                                         (unsigned long long)id);
     /* The thread's keys, the head (URL and title, for a new thread) and this comment's arguments: grouped with the
      * other comments this worker stores in the same thread in this event-loop turn (one script call for all). */
-    static const store_key_t keys[] = {STORE_KEY_THREAD, STORE_KEY_COMMENTS,  STORE_KEY_ROOTS,
-                                       STORE_KEY_ROOTS_TOP, STORE_KEY_TREE,   STORE_KEY_PENDING,
-                                       STORE_KEY_DUPES,  STORE_KEY_APPROVED,  STORE_KEY_PUBLIC,
-                                       STORE_KEY_PENDING_BY};
+    static const store_key_t keys[] = {STORE_KEY_THREAD, STORE_KEY_COMMENTS,  STORE_KEY_ROOTS, STORE_KEY_ROOTS_TOP,
+                                       STORE_KEY_TREE,   STORE_KEY_PENDING,   STORE_KEY_DUPES, STORE_KEY_APPROVED,
+                                       STORE_KEY_PUBLIC, STORE_KEY_PENDING_BY};
     enum { NKEYS = sizeof(keys) / sizeof(keys[0]) };
     const char *argv[NKEYS + 2 + 9];
     size_t lens[NKEYS + 2 + 9];
@@ -204,12 +203,11 @@ int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t
         argv[i] = k.base;
         lens[i] = k.len;
     }
-    const char *args[] = {thread->canonical.base, title.base, sid,         spar,
-                          status,                 json.base,  dupe_hash.base, screated,
-                          public_json.base,       visitor.base, splace};
-    size_t alens[] = {thread->canonical.len, title.len, (size_t)lid,     (size_t)lpar,
-                      strlen(status),        json.len,  dupe_hash.len,   (size_t)lcr,
-                      public_json.len,       visitor.len, (size_t)lplace};
+    const char *args[] = {
+        thread->canonical.base, title.base,   sid,   spar, status, json.base, dupe_hash.base, screated,
+        public_json.base,       visitor.base, splace};
+    size_t alens[] = {thread->canonical.len, title.len,   (size_t)lid,     (size_t)lpar, strlen(status), json.len,
+                      dupe_hash.len,         (size_t)lcr, public_json.len, visitor.len,  (size_t)lplace};
     for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); ++i) {
         argv[NKEYS + i] = args[i];
         lens[NKEYS + i] = alens[i];

@@ -262,7 +262,7 @@ bool store_is_closed(store_t *store)
 void store_destroy(store_t *store)
 {
     groups_fail(store); /* joined after the close: never sent */
-    store->closing = 1;  /* no reconnect from the disconnect callbacks redisAsyncFree makes */
+    store->closing = 1; /* no reconnect from the disconnect callbacks redisAsyncFree makes */
     links_end(store, redisAsyncFree);
     h2o_timeout_dispose(store->loop, &store->call_timeout);
     h2o_timeout_dispose(store->loop, &store->tick);

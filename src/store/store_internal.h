@@ -23,7 +23,7 @@ typedef void (*store_done_fn)(store_call_t *call, int err);
 struct st_store_call_t {
     store_t *store;
     struct st_store_link_t *link; /**< the connection its commands go on */
-    h2o_req_t *req; /**< NULL once the request is gone */
+    h2o_req_t *req;               /**< NULL once the request is gone */
     struct st_store_guard_t *guard;
     h2o_timeout_entry_t timeout;
     uint64_t started_us;

@@ -958,8 +958,9 @@ static void test_simple_markup_shortcut(void **state)
         same_both_ways(cases[i], strlen(cases[i]));
     same_both_ways("<b>nul\0inside</b>", 17);
     static const char *const tags[] = {"b", "i", "em", "strong", "code", "q", "cite", "s", "del", "abbr"};
-    static const char *const texts[] = {" ",   "\n", "\n\n", "word", "https://example.com/p?q=1", "x.", "é",
-                                        ">",   "\"", "(",    ")",    "www.b.example",             "\t", "a b"};
+    static const char *const texts[] = {
+        " ",  "\n", "\n\n", "word", "https://example.com/p?q=1", "x.", "é", ">", "\"", "(", ")", "www.b.example",
+        "\t", "a b"};
     srand(11);
     char buf[1024];
     for (int round = 0; round < 5000; ++round) {
@@ -1033,8 +1034,7 @@ int main(void)
         cmocka_unit_test(test_attr_limit),          cmocka_unit_test(test_lengths),
         cmocka_unit_test(test_reopen_budget),       cmocka_unit_test(test_structured_random),
         cmocka_unit_test(test_count_links),         cmocka_unit_test(test_escape),
-        cmocka_unit_test(test_plain_text_shortcut),
-        cmocka_unit_test(test_simple_markup_shortcut),
+        cmocka_unit_test(test_plain_text_shortcut), cmocka_unit_test(test_simple_markup_shortcut),
     };
     int failed = cmocka_run_group_tests_name("core_html XSS vectors", vector_tests, NULL, NULL);
     failed += cmocka_run_group_tests_name("core_html exact outputs", exact_tests, NULL, NULL);

@@ -37,11 +37,17 @@ static void test_hmac_vector(void **state)
  * keys interleaved, more keys than slots, a key longer than a slot keeps, a key that is a prefix of another. */
 static void test_hmac_key_slots(void **state)
 {
-    static const char long_key[] = "a key of more than sixty-four bytes, which no slot keeps, so it is re-keyed each call";
+    static const char long_key[] =
+        "a key of more than sixty-four bytes, which no slot keeps, so it is re-keyed each call";
     const struct {
         const char *key;
         size_t len;
-    } keys[] = {{"Jefe", 4}, {"secret", 6}, {"secret-2", 8}, {"sec", 3}, {"day key", 7}, {"k6", 2},
+    } keys[] = {{"Jefe", 4},
+                {"secret", 6},
+                {"secret-2", 8},
+                {"sec", 3},
+                {"day key", 7},
+                {"k6", 2},
                 {long_key, sizeof(long_key) - 1}};
     const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
     for (size_t round = 0; round < 200; ++round) {
@@ -51,8 +57,8 @@ static void test_hmac_key_slots(void **state)
         uint8_t got[32], want[32];
         unsigned int wlen = 0;
         core_hmac_sha256(keys[k].key, keys[k].len, msg, (size_t)n, got);
-        assert_non_null(HMAC(EVP_sha256(), keys[k].key, (int)keys[k].len, (const unsigned char *)msg, (size_t)n, want,
-                             &wlen));
+        assert_non_null(
+            HMAC(EVP_sha256(), keys[k].key, (int)keys[k].len, (const unsigned char *)msg, (size_t)n, want, &wlen));
         assert_int_equal(wlen, 32);
         assert_memory_equal(got, want, 32);
     }
@@ -146,9 +152,10 @@ static void test_signed_tokens(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sha256_vector),       cmocka_unit_test(test_hmac_vector), cmocka_unit_test(test_hmac_key_slots),
-        cmocka_unit_test(test_base64url_roundtrip), cmocka_unit_test(test_random_differs),
-        cmocka_unit_test(test_secret_file),         cmocka_unit_test(test_signed_tokens),
+        cmocka_unit_test(test_sha256_vector),  cmocka_unit_test(test_hmac_vector),
+        cmocka_unit_test(test_hmac_key_slots), cmocka_unit_test(test_base64url_roundtrip),
+        cmocka_unit_test(test_random_differs), cmocka_unit_test(test_secret_file),
+        cmocka_unit_test(test_signed_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
