@@ -137,8 +137,10 @@ typedef struct st_store_precheck_t {
 typedef void (*store_precheck_cb)(h2o_req_t *req, int err, const store_precheck_t *res, void *data);
 /**
  * Counts LIMITS, checks bans of EMAIL_HASH and VISITOR on the site, whether EMAIL_HASH is known (approved before),
- * reads PARENT (0 = none) and allocates the next comment id -- one round trip. A locked thread is left to the create
- * script, which checks it anyway (a lock can come in between). Ids burnt by a refused comment leave harmless gaps.
+ * reads PARENT (0 = none) and allocates the next comment id -- one round trip (the known-address check and the id
+ * are grouped with the worker's other prechecks of the turn: lua/emails_known.lua, lua/comment_ids.lua). A locked
+ * thread is left to the create script, which checks it anyway (a lock can come in between). Ids burnt by a refused
+ * comment leave harmless gaps.
  */
 int store_comment_precheck(store_t *store, h2o_req_t *req, const store_share_ref_t *thread,
                            const store_limit_spec_t *limits, size_t num_limits, h2o_iovec_t email_hash,
@@ -155,8 +157,9 @@ typedef enum {
 typedef void (*store_create_cb)(h2o_req_t *req, int err, store_create_result_t result, h2o_iovec_t public_json,
                                 void *data);
 /**
- * Stores comment ID (JSON, already complete) in THREAD with STATUS and indexes it (one Lua script), then adds it
- * to the site's moderation queue for STATUS (a second, pipelined command: the queue lives in the site's slot), to
+ * Stores comment ID (JSON, already complete) in THREAD with STATUS and indexes it (one Lua script, grouped with the
+ * worker's other creates in THREAD in the same event-loop turn), then adds it to the site's moderation queue for
+ * STATUS (a second, pipelined script, grouped per queue: the queue lives in the site's slot), to
  * the EMAIL_COMMENTS of EMAIL_HASH (the comment's `ehash`; a third, skipped when empty) and, when USER (an account
  * id) is not empty, to that account's USER_COMMENTS (a fourth). PUBLIC_JSON is the new comment's public form without
  * its closing brace (what lua/prelude.lua's public_json would render for JSON); VISITOR the author's visitor hash

@@ -106,19 +106,21 @@ int store_comment_precheck(store_t *store, h2o_req_t *req, const store_share_ref
         size_t lens[] = {6, ban_e.len, ban_v.len};
         store_call_command(call, 3, argv, lens);
     }
+    /* Whether the address is known and the new id: each asked for the worker's whole turn at once (group commit,
+     * see lua/emails_known.lua and lua/comment_ids.lua), as the create is. */
     h2o_iovec_t ae = store_key_build(pool, store_prefix(store), STORE_KEY_APPROVED_EMAILS, 1, &thread->site);
     p->idx_known = call->sent;
     {
-        const char *argv[] = {"SISMEMBER", ae.base, email_hash.base};
-        size_t lens[] = {9, ae.len, email_hash.len};
-        store_call_command(call, 3, argv, lens);
+        const char *argv[] = {ae.base, email_hash.base};
+        size_t lens[] = {ae.len, email_hash.len};
+        store_call_script_grouped(call, STORE_SCRIPT_emails_known, 1, 0, 1, argv, lens);
     }
     h2o_iovec_t th = thread_key(store, pool, STORE_KEY_THREAD, thread);
     p->idx_seq = call->sent;
     {
-        const char *argv[] = {"HINCRBY", th.base, "seq", "1"};
-        size_t lens[] = {7, th.len, 3, 1};
-        store_call_command(call, 4, argv, lens);
+        const char *argv[] = {th.base, "1"};
+        size_t lens[] = {th.len, 1};
+        store_call_script_grouped(call, STORE_SCRIPT_comment_ids, 1, 0, 1, argv, lens);
     }
     p->idx_parent = SIZE_MAX;
     if (parent != 0) {
@@ -223,9 +225,9 @@ int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t
     memcpy(member, thread->url_hash.base, thread->url_hash.len);
     member[thread->url_hash.len] = ':';
     memcpy(member + thread->url_hash.len + 1, sid, (size_t)lid);
-    const char *qargv[] = {"ZADD", q.base, screated, member};
-    size_t qlens[] = {4, q.len, (size_t)lcr, mlen};
-    store_call_command(call, 4, qargv, qlens);
+    const char *qargv[] = {q.base, screated, member};
+    size_t qlens[] = {q.len, (size_t)lcr, mlen};
+    store_call_script_grouped(call, STORE_SCRIPT_queue_add, 1, 0, 2, qargv, qlens); /* lua/queue_add.lua */
 
     /* The comment's reference "site:url-hash:id" goes into two lists, each written even if the script refuses, like
      * the queue entry (readers skip entries whose comment is gone): every comment under its address's keyed hash,

@@ -71,7 +71,10 @@ typedef enum {
     X(session_touch)                                                                                                   \
     X(session_end)                                                                                                     \
     X(comment_import)                                                                                                  \
-    X(user_import)
+    X(user_import)                                                                                                     \
+    X(comment_ids)                                                                                                     \
+    X(queue_add)                                                                                                       \
+    X(emails_known)
 #define X(name) STORE_SCRIPT_##name,
     STORE_SCRIPTS(X)
 #undef X

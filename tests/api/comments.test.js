@@ -698,6 +698,28 @@ test('comment_create.lua: a group is checked in order, each comment as if alone 
   assert.equal(Number(await redis.cmd('HLEN', keys[1])), 6);
 });
 
+test('the precheck and queue scripts answer each comment of a group as if it came alone', async () => {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const src = (f) => fs.readFileSync(path.resolve(__dirname, '../../src/store/lua', f), 'utf8');
+  const tag = `{blog:${uniq('grp')}}`;
+  // comment_ids: consecutive ids in the order given, continuing the thread's sequence.
+  const th = `t:th:${tag}`;
+  assert.deepEqual(await redis.cmd('EVAL', src('comment_ids.lua'), '1', th, '1'), [1]);
+  assert.deepEqual(await redis.cmd('EVAL', src('comment_ids.lua'), '1', th, '1', '1', '1'), [2, 3, 4]);
+  assert.equal(await redis.cmd('HGET', th, 'seq'), '4');
+  // emails_known: one answer per address, a group of one too.
+  const ae = `t:ae:{blog}:${uniq('k')}`;
+  await redis.cmd('SADD', ae, 'known1', 'known2');
+  assert.deepEqual(await redis.cmd('EVAL', src('emails_known.lua'), '1', ae, 'x', 'known2', 'y', 'known1'), [0, 1, 0, 1]);
+  assert.deepEqual(await redis.cmd('EVAL', src('emails_known.lua'), '1', ae, 'known1'), [1]);
+  assert.deepEqual(await redis.cmd('EVAL', src('emails_known.lua'), '1', ae, 'nobody'), [0]);
+  // queue_add: every (score, member) pair lands, one answer each.
+  const mq = `t:mq:{blog}:${uniq('q')}`;
+  assert.deepEqual(await redis.cmd('EVAL', src('queue_add.lua'), '1', mq, '5', 'h:1', '3', 'h:2', '4', 'h:3'), [1, 1, 1]);
+  assert.deepEqual(await redis.cmd('ZRANGE', mq, '0', '-1', 'WITHSCORES'), ['h:2', '3', 'h:3', '4', 'h:1', '5']);
+});
+
 test('group commit: a burst on a locked thread is refused whole, nothing stored', async () => {
   const url = page('group-locked');
   const canonical = new URL(url).href;
