@@ -124,11 +124,11 @@ void http_metrics_handle(api_req_t *r)
     OUTF(&o, "# HELP parley_redis_reconnects_total Successful reconnects to Redis.\n");
     OUTF(&o, "# TYPE parley_redis_reconnects_total counter\n");
     OUTF(&o, "parley_redis_reconnects_total %llu\n", (unsigned long long)atomic_load(&store_stats.reconnects));
-    OUTF(&o, "# HELP parley_redis_group_commits_total Script calls that carried the same turn's writes of one thread "
-             "together (comment creates).\n");
+    OUTF(&o, "# HELP parley_redis_group_commits_total Script calls that carried calls of one worker's event-loop turn "
+             "together (comment creates, their ids, known-address checks, queue entries).\n");
     OUTF(&o, "# TYPE parley_redis_group_commits_total counter\n");
     OUTF(&o, "parley_redis_group_commits_total %llu\n", (unsigned long long)atomic_load(&store_stats.groups));
-    OUTF(&o, "# HELP parley_redis_grouped_calls_total The writes those group commits carried.\n");
+    OUTF(&o, "# HELP parley_redis_grouped_calls_total The calls those group commits carried.\n");
     OUTF(&o, "# TYPE parley_redis_grouped_calls_total counter\n");
     OUTF(&o, "parley_redis_grouped_calls_total %llu\n", (unsigned long long)atomic_load(&store_stats.grouped_calls));
     OUTF(&o, "# HELP parley_redis_call_seconds Time from sending a call to its last reply.\n");
