@@ -194,7 +194,10 @@ struct st_manage_t {
     bool failed;
     h2o_iovec_t *forget; /* index entries to remove after a delete */
     size_t num_forget;
+    bool deleting; /* DELETE (the token is taken, and put back if the delete cannot be done) or export */
 };
+
+static void on_token(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data);
 
 /* Whether index entry E ("site:url-hash:id") is in the token's scope; sets *SITE_LEN to the length of its site. */
 static bool in_scope(const struct st_manage_t *m, h2o_iovec_t e, size_t *site_len)
@@ -262,21 +265,6 @@ static bool token_fields(struct st_manage_t *m, const store_value_t *v, size_t n
     return true;
 }
 
-static void on_export_token(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
-{
-    struct st_manage_t *m = data;
-    if (err != 0) {
-        api_reply_error(m->r, CORE_ERR_UNAVAILABLE, NULL, NULL);
-        return;
-    }
-    if (!token_fields(m, v, n)) {
-        reply_bad_link(m->r);
-        return;
-    }
-    if (store_privacy_comments(m->r->env->store, req, m->ehash, on_export_comments, m) != 0)
-        api_reply_error(m->r, CORE_ERR_UNAVAILABLE, NULL, NULL);
-}
-
 static struct st_manage_t *manage_or_reply(api_req_t *r)
 {
     h2o_iovec_t hash = bearer_hash(r);
@@ -294,7 +282,7 @@ static struct st_manage_t *manage_or_reply(api_req_t *r)
 void api_privacy_export(api_req_t *r)
 {
     struct st_manage_t *m = manage_or_reply(r);
-    if (m != NULL && store_privacy_token_get(r->env->store, r->req, m->token_hash, false, on_export_token, m) != 0)
+    if (m != NULL && store_privacy_token_get(r->env->store, r->req, m->token_hash, false, on_token, m) != 0)
         api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
 }
 
@@ -397,7 +385,8 @@ static void on_delete_comments(h2o_req_t *req, int err, const store_value_t *v, 
         forget(m);
 }
 
-static void on_delete_token(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
+/* The token's entry, read (export) or taken (delete): then the comments of its address. */
+static void on_token(h2o_req_t *req, int err, const store_value_t *v, size_t n, void *data)
 {
     struct st_manage_t *m = data;
     if (err != 0) {
@@ -408,13 +397,20 @@ static void on_delete_token(h2o_req_t *req, int err, const store_value_t *v, siz
         reply_bad_link(m->r);
         return;
     }
-    if (store_privacy_comments(m->r->env->store, req, m->ehash, on_delete_comments, m) != 0)
+    if (store_privacy_comments(m->r->env->store, req, m->ehash, m->deleting ? on_delete_comments : on_export_comments,
+                               m) == 0)
+        return;
+    if (m->deleting)
         fail_and_restore(m);
+    else
+        api_reply_error(m->r, CORE_ERR_UNAVAILABLE, NULL, NULL);
 }
 
 void api_privacy_delete(api_req_t *r)
 {
     struct st_manage_t *m = manage_or_reply(r);
-    if (m != NULL && store_privacy_token_get(r->env->store, r->req, m->token_hash, true, on_delete_token, m) != 0)
+    if (m != NULL)
+        m->deleting = true;
+    if (m != NULL && store_privacy_token_get(r->env->store, r->req, m->token_hash, true, on_token, m) != 0)
         api_reply_error(r, CORE_ERR_UNAVAILABLE, NULL, NULL);
 }
