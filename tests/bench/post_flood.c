@@ -130,19 +130,12 @@ int main(int argc, char **argv)
     lat = calloc((size_t)lat_cap, sizeof(double));
     struct conn *conns = calloc((size_t)nconns, sizeof(*conns));
     int ep = epoll_create1(0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, host, &sa.sin_addr);
     signal(SIGTERM, on_term);
     double t0 = now_ms();
     for (int i = 0; i < nconns; ++i) {
         struct conn *c = &conns[i];
-        c->fd = socket(AF_INET, SOCK_STREAM, 0);
-        int one = 1;
-        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-            perror("connect");
+        if ((c->fd = loader_connect(host, port)) < 0)
             return 1;
-        }
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
         epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
         fill(c);

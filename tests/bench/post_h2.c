@@ -163,18 +163,11 @@ int main(int argc, char **argv)
     nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_close);
     int ep = epoll_create1(0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, host, &sa.sin_addr);
     double t0 = now_ms();
     for (int i = 0; i < nconns; ++i) {
         struct conn *c = &conns[i];
-        c->fd = socket(AF_INET, SOCK_STREAM, 0);
-        int one = 1;
-        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-            perror("connect");
+        if ((c->fd = loader_connect(host, port)) < 0)
             return 1;
-        }
         nghttp2_session_client_new(&c->s, cbs, c);
         nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 1000},
                                        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 24}};
