@@ -724,13 +724,9 @@ static void jw_lit(struct st_jw_t *w, const char *key, const char *lit)
 
 static void jw_u64(struct st_jw_t *w, const char *key, uint64_t v)
 {
-    char buf[24];
-    size_t n = sizeof(buf);
-    do
-        buf[--n] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
+    char buf[20];
     jw_key(w, key);
-    jw_raw(w, buf + n, sizeof(buf) - n);
+    jw_raw(w, buf, core_u64_text(v, buf));
 }
 
 /* What the new comment is stored as (the record every later script and reader decodes). */

@@ -274,6 +274,18 @@ static size_t string_write(const char *s, size_t n, char *out)
     return o;
 }
 
+size_t core_u64_text(uint64_t v, char *out)
+{
+    char rev[20];
+    size_t n = 0, o = 0;
+    do
+        rev[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n > 0)
+        out[o++] = rev[--n];
+    return o;
+}
+
 size_t core_json_string_size(const char *s, size_t n)
 {
     return string_size(s, n);
@@ -337,16 +349,9 @@ static size_t dump(const json_t *v, char *out)
                            : string_size(json_string_value(v), json_string_length(v));
     case JSON_INTEGER: { /* by hand: snprintf cost 700 instructions a number, a comment has a dozen */
         json_int_t i = json_integer_value(v);
-        unsigned long long u = i < 0 ? 0ULL - (unsigned long long)i : (unsigned long long)i;
-        char rev[24];
-        size_t n = 0;
-        do
-            rev[n++] = (char)('0' + u % 10);
-        while ((u /= 10) != 0);
         if (i < 0)
             buf[o++] = '-';
-        while (n > 0)
-            buf[o++] = rev[--n];
+        o += core_u64_text(i < 0 ? 0ULL - (unsigned long long)i : (unsigned long long)i, buf + o);
         break;
     }
     case JSON_REAL:

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "core/core_error.h"
+#include "core/core_json.h"
 #include "store/store_internal.h"
 
 static h2o_iovec_t pool_copy(h2o_mem_pool_t *pool, const char *s, size_t len)
@@ -83,9 +84,9 @@ int store_comment_precheck(store_t *store, h2o_req_t *req, const store_share_ref
         h2o_iovec_t parts[] = {h2o_iovec_init(limits[i].name, strlen(limits[i].name)), limits[i].client};
         h2o_iovec_t key = store_key_build(pool, store_prefix(store), STORE_KEY_RATE, 2, parts);
         char win[24];
-        int wl = snprintf(win, sizeof(win), "%llu", (unsigned long long)limits[i].window_s * 1000);
+        size_t wl = core_u64_text((uint64_t)limits[i].window_s * 1000, win);
         const char *argv[] = {key.base, win};
-        size_t lens[] = {key.len, (size_t)wl};
+        size_t lens[] = {key.len, wl};
         store_call_script(call, STORE_SCRIPT_limit_hit, 1, 1, argv, lens);
     }
     p->limits = counted;
@@ -185,9 +186,7 @@ int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t
     call->cb = (void *)cb;
     call->data = data;
     char sid[24], spar[24], screated[24], splace[32];
-    int lid = snprintf(sid, sizeof(sid), "%llu", (unsigned long long)id);
-    int lpar = snprintf(spar, sizeof(spar), "%llu", (unsigned long long)parent);
-    int lcr = snprintf(screated, sizeof(screated), "%llu", (unsigned long long)created_ms);
+    size_t lid = core_u64_text(id, sid), lpar = core_u64_text(parent, spar), lcr = core_u64_text(created_ms, screated);
     /* see comment_create.lua: a root's ROOTS_TOP score with no votes yet, or a reply's TREE member */
     int lplace = parent == 0 ? snprintf(splace, sizeof(splace), "%lld", 16777215LL - (long long)id)
                              : snprintf(splace, sizeof(splace), "%010llu:%010llu", (unsigned long long)parent,
@@ -208,8 +207,9 @@ int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t
     const char *args[] = {
         thread->canonical.base, title.base,   sid,   spar, status, json.base, dupe_hash.base, screated,
         public_json.base,       visitor.base, splace};
-    size_t alens[] = {thread->canonical.len, title.len,   (size_t)lid,     (size_t)lpar, strlen(status), json.len,
-                      dupe_hash.len,         (size_t)lcr, public_json.len, visitor.len,  (size_t)lplace};
+    size_t alens[] = {thread->canonical.len, title.len,   lid,           lpar,
+                      strlen(status),        json.len,    dupe_hash.len, lcr,
+                      public_json.len,       visitor.len, (size_t)lplace};
     for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); ++i) {
         argv[NKEYS + i] = args[i];
         lens[NKEYS + i] = alens[i];
@@ -220,13 +220,13 @@ int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t
      * check each entry against the comment itself and drop stale ones. */
     h2o_iovec_t qparts[] = {thread->site, h2o_iovec_init(status, strlen(status))};
     h2o_iovec_t q = store_key_build(pool, store_prefix(store), STORE_KEY_MODQ, 2, qparts);
-    size_t mlen = thread->url_hash.len + 1 + (size_t)lid;
+    size_t mlen = thread->url_hash.len + 1 + lid;
     char *member = h2o_mem_alloc_pool(pool, mlen + 1);
     memcpy(member, thread->url_hash.base, thread->url_hash.len);
     member[thread->url_hash.len] = ':';
-    memcpy(member + thread->url_hash.len + 1, sid, (size_t)lid);
+    memcpy(member + thread->url_hash.len + 1, sid, lid);
     const char *qargv[] = {q.base, screated, member};
-    size_t qlens[] = {q.len, (size_t)lcr, mlen};
+    size_t qlens[] = {q.len, lcr, mlen};
     store_call_script_grouped(call, STORE_SCRIPT_queue_add, 1, 0, 2, qargv, qlens); /* lua/queue_add.lua */
 
     /* The comment's reference "site:url-hash:id" goes into two lists, each written even if the script refuses, like

@@ -2,6 +2,7 @@
  * store_value_t, so these stay short and the API never sees hiredis. */
 #include <stdio.h>
 #include <string.h>
+#include "core/core_json.h"
 #include <sys/time.h>
 #include <time.h>
 #include "core/core_error.h"
@@ -88,9 +89,8 @@ static h2o_iovec_t tkey(store_t *store, h2o_mem_pool_t *pool, store_key_t key, c
 
 h2o_iovec_t store_num(h2o_mem_pool_t *pool, unsigned long long n)
 {
-    char buf[24];
-    int l = snprintf(buf, sizeof(buf), "%llu", n);
-    return h2o_strdup(pool, buf, (size_t)l);
+    char buf[20];
+    return h2o_strdup(pool, buf, core_u64_text(n, buf));
 }
 
 int store_comment_update(store_t *store, h2o_req_t *req, const store_share_ref_t *thread, uint64_t id,

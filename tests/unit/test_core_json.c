@@ -227,6 +227,20 @@ static void test_dump_escape_positions(void **state)
     }
 }
 
+/* The one decimal writer for hot paths: every length of number, the ends of the range, no byte past the digits. */
+static void test_u64_text(void **state)
+{
+    const uint64_t values[] = {0, 7, 9, 10, 99, 100, 12345, 4294967295u, 4294967296u, 18446744073709551615u};
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); ++i) {
+        char want[32], got[32];
+        int wl = snprintf(want, sizeof(want), "%llu", (unsigned long long)values[i]);
+        memset(got, 'X', sizeof(got));
+        assert_int_equal(core_u64_text(values[i], got), (size_t)wl);
+        assert_memory_equal(got, want, (size_t)wl);
+        assert_int_equal(got[wl], 'X');
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_utf8_length),
         cmocka_unit_test(test_dump_matches_jansson),
         cmocka_unit_test(test_dump_escape_positions),
+        cmocka_unit_test(test_u64_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
