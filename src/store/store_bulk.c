@@ -69,20 +69,10 @@ int store_bulk_open(const store_target_t *t, const char *prefix, store_bulk_t **
     if (b->prefix == NULL)
         abort();
     h2o_mem_init_pool(&b->pool);
-    if (t->password != NULL) {
-        const char *argv[] = {"AUTH", t->password};
-        size_t lens[] = {4, strlen(t->password)};
-        redisReply *r = command(b, 2, argv, lens, errbuf, errlen);
-        if (r == NULL)
-            goto Error;
-        freeReplyObject(r);
-    }
-    if (t->db != 0) {
-        char db[16];
-        int n = snprintf(db, sizeof(db), "%u", t->db);
-        const char *argv[] = {"SELECT", db};
-        size_t lens[] = {6, (size_t)n};
-        redisReply *r = command(b, 2, argv, lens, errbuf, errlen);
+    store_cmd2_t hello[2];
+    char db[12];
+    for (size_t i = 0, n = store_target_hello(t, hello, db); i < n; ++i) {
+        redisReply *r = command(b, 2, hello[i].argv, hello[i].lens, errbuf, errlen);
         if (r == NULL)
             goto Error;
         freeReplyObject(r);

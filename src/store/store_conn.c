@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include "core/core_error.h"
+#include "core/core_json.h"
 #include "core/core_log.h"
 #include "store/store_evloop.h"
 #include "store/store_internal.h"
@@ -136,18 +137,10 @@ static void on_connect(const redisAsyncContext *cac, int status)
         return;
     }
     /* These pipeline ahead of every later command, so nothing runs before AUTH, SELECT and the scripts. */
-    if (t->password != NULL) {
-        const char *argv[] = {"AUTH", t->password};
-        size_t lens[] = {4, strlen(t->password)};
-        redisAsyncCommandArgv(ac, on_auth_reply, "AUTH", 2, argv, lens);
-    }
-    if (t->db != 0) {
-        char db[16];
-        int n = snprintf(db, sizeof(db), "%u", t->db);
-        const char *argv[] = {"SELECT", db};
-        size_t lens[] = {6, (size_t)n};
-        redisAsyncCommandArgv(ac, on_auth_reply, "SELECT", 2, argv, lens);
-    }
+    store_cmd2_t hello[2];
+    char db[12];
+    for (size_t i = 0, n = store_target_hello(t, hello, db); i < n; ++i)
+        redisAsyncCommandArgv(ac, on_auth_reply, (void *)hello[i].argv[0], 2, hello[i].argv, hello[i].lens);
     store_script_load_all(ac);
     if (l->ever_connected) {
         store_stats.reconnects++;
@@ -350,14 +343,9 @@ store_call_t *store_call_start(store_t *store, h2o_req_t *req, store_reply_fn on
 /* Writes LEAD, V in decimal and CRLF at OUT; returns the length. */
 static size_t resp_number(char *out, char lead, size_t v)
 {
-    char digits[24];
-    size_t n = 0, o = 0;
-    do
-        digits[n++] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
+    size_t o = 0;
     out[o++] = lead;
-    while (n > 0)
-        out[o++] = digits[--n];
+    o += core_u64_text(v, out + o);
     out[o++] = '\r';
     out[o++] = '\n';
     return o;

@@ -147,6 +147,16 @@ void store_call_outbox_add(store_call_t *call, const char *envelope_from, const 
  */
 int store_comment_refs_read(store_t *store, h2o_req_t *req, h2o_iovec_t set_key, store_values_cb cb, void *data);
 
+/** A command of two arguments. */
+typedef struct st_store_cmd2_t {
+    const char *argv[2];
+    size_t lens[2];
+} store_cmd2_t;
+/** What every new connection to T sends first, in order: AUTH when T has a password, SELECT when its db is not 0.
+ * Fills CMDS (DB holds the SELECT's digits) and returns how many (0 to 2). The async connections (store_conn.c), the
+ * mailer's (store_sync.c) and the tools' (store_bulk.c) all start so. */
+size_t store_target_hello(const store_target_t *t, store_cmd2_t cmds[2], char db[12]);
+
 /** The configured key prefix of a store. */
 const char *store_prefix(store_t *store);
 

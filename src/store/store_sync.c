@@ -76,26 +76,12 @@ static void drop(store_sync_t *s, const char *why)
 /* AUTH and SELECT on a fresh connection, as store_conn.c does for the async ones. 0 or -1. */
 static int handshake(store_sync_t *s)
 {
-    const store_target_t *t = s->target;
-    if (t->password != NULL) {
-        const char *argv[] = {"AUTH", t->password};
-        size_t lens[] = {4, strlen(t->password)};
-        redisReply *r = redisCommandArgv(s->c, 2, argv, lens);
+    store_cmd2_t hello[2];
+    char db[12];
+    for (size_t i = 0, n = store_target_hello(s->target, hello, db); i < n; ++i) {
+        redisReply *r = redisCommandArgv(s->c, 2, hello[i].argv, hello[i].lens);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            core_log_error("redis (mailer): AUTH failed: %s", r != NULL ? r->str : s->c->errstr);
-            freeReplyObject(r);
-            return -1;
-        }
-        freeReplyObject(r);
-    }
-    if (t->db != 0) {
-        char db[16];
-        int n = snprintf(db, sizeof(db), "%u", t->db);
-        const char *argv[] = {"SELECT", db};
-        size_t lens[] = {6, (size_t)n};
-        redisReply *r = redisCommandArgv(s->c, 2, argv, lens);
-        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            core_log_error("redis (mailer): SELECT failed: %s", r != NULL ? r->str : s->c->errstr);
+            core_log_error("redis (mailer): %s failed: %s", hello[i].argv[0], r != NULL ? r->str : s->c->errstr);
             freeReplyObject(r);
             return -1;
         }

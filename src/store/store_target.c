@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/core_error.h"
-#include "store/store.h"
+#include "store/store_internal.h"
 
 static char *dup_n(const char *s, size_t n)
 {
@@ -85,6 +85,16 @@ Bad:
              url);
     store_target_clear(t);
     return CORE_ERR_INVALID;
+}
+
+size_t store_target_hello(const store_target_t *t, store_cmd2_t cmds[2], char db[12])
+{
+    size_t n = 0;
+    if (t->password != NULL)
+        cmds[n++] = (store_cmd2_t){{"AUTH", t->password}, {4, strlen(t->password)}};
+    if (t->db != 0)
+        cmds[n++] = (store_cmd2_t){{"SELECT", db}, {6, (size_t)snprintf(db, 12, "%u", t->db)}};
+    return n;
 }
 
 void store_target_clear(store_target_t *t)
