@@ -137,10 +137,10 @@ typedef struct st_store_precheck_t {
 typedef void (*store_precheck_cb)(h2o_req_t *req, int err, const store_precheck_t *res, void *data);
 /**
  * Counts LIMITS, checks bans of EMAIL_HASH and VISITOR on the site, whether EMAIL_HASH is known (approved before),
- * reads PARENT (0 = none) and allocates the next comment id -- one round trip (the known-address check and the id
- * are grouped with the worker's other prechecks of the turn: lua/emails_known.lua, lua/comment_ids.lua). A locked
- * thread is left to the create script, which checks it anyway (a lock can come in between). Ids burnt by a refused
- * comment leave harmless gaps.
+ * reads PARENT (0 = none) and allocates the next comment id -- one round trip (the known-address and ban checks and
+ * the id are grouped with the worker's other prechecks of the turn: lua/comment_gate.lua, lua/comment_ids.lua). A
+ * locked thread is left to the create script, which checks it anyway (a lock can come in between). Ids burnt by a
+ * refused comment leave harmless gaps.
  */
 int store_comment_precheck(store_t *store, h2o_req_t *req, const store_share_ref_t *thread,
                            const store_limit_spec_t *limits, size_t num_limits, h2o_iovec_t email_hash,

@@ -24,7 +24,7 @@ struct st_precheck_t {
     store_precheck_t res;
     size_t num_limits;
     const store_limit_spec_t *limits; /* only the counted ones, in command order */
-    size_t idx_ban, idx_known, idx_seq, idx_parent;
+    size_t idx_gate, idx_seq, idx_parent;
 };
 
 static int on_precheck_reply(store_call_t *call, size_t idx, redisReply *reply)
@@ -40,10 +40,12 @@ static int on_precheck_reply(store_call_t *call, size_t idx, redisReply *reply)
             p->res.limited = (int)idx;
             p->res.retry_after_s = ttl > 0 ? (uint32_t)((ttl + 999) / 1000) : 1;
         }
-    } else if (idx == p->idx_ban) {
-        p->res.banned = reply->type == REDIS_REPLY_INTEGER && reply->integer > 0;
-    } else if (idx == p->idx_known) {
-        p->res.email_known = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
+    } else if (idx == p->idx_gate) {
+        /* lua/comment_gate.lua: 1 = the address is known, + 2 = banned */
+        if (reply->type != REDIS_REPLY_INTEGER)
+            return CORE_ERR_UNAVAILABLE;
+        p->res.email_known = (reply->integer & 1) != 0;
+        p->res.banned = (reply->integer & 2) != 0;
     } else if (idx == p->idx_seq) {
         if (reply->type != REDIS_REPLY_INTEGER || reply->integer <= 0)
             return CORE_ERR_UNAVAILABLE;
@@ -91,7 +93,9 @@ int store_comment_precheck(store_t *store, h2o_req_t *req, const store_share_ref
     }
     p->limits = counted;
 
-    /* Bans: "e:<email hash>" and "v:<visitor>", both in the site's slot so one EXISTS reads them. */
+    /* Whether the address is known on the site, and bans of the address ("e:<email hash>") or the visitor
+     * ("v:<visitor>"): all in the site's slot, asked for the worker's whole turn at once (group commit, see
+     * lua/comment_gate.lua), as the new id (lua/comment_ids.lua) and the create are. */
     char *eb = h2o_mem_alloc_pool(pool, email_hash.len + 3), *vb = h2o_mem_alloc_pool(pool, visitor.len + 3);
     memcpy(eb, "e:", 2);
     memcpy(eb + 2, email_hash.base, email_hash.len);
@@ -101,27 +105,19 @@ int store_comment_precheck(store_t *store, h2o_req_t *req, const store_share_ref
     h2o_iovec_t vp[] = {thread->site, h2o_iovec_init(vb, visitor.len + 2)};
     h2o_iovec_t ban_e = store_key_build(pool, store_prefix(store), STORE_KEY_BAN, 2, ep);
     h2o_iovec_t ban_v = store_key_build(pool, store_prefix(store), STORE_KEY_BAN, 2, vp);
-    p->idx_ban = call->sent;
-    {
-        const char *argv[] = {"EXISTS", ban_e.base, ban_v.base};
-        size_t lens[] = {6, ban_e.len, ban_v.len};
-        store_call_command(call, 3, argv, lens);
-    }
-    /* Whether the address is known and the new id: each asked for the worker's whole turn at once (group commit,
-     * see lua/emails_known.lua and lua/comment_ids.lua), as the create is. */
     h2o_iovec_t ae = store_key_build(pool, store_prefix(store), STORE_KEY_APPROVED_EMAILS, 1, &thread->site);
-    p->idx_known = call->sent;
+    p->idx_gate = call->sent;
     {
-        const char *argv[] = {ae.base, email_hash.base};
-        size_t lens[] = {ae.len, email_hash.len};
-        store_call_script_grouped(call, STORE_SCRIPT_emails_known, 1, 0, 1, argv, lens);
+        const char *argv[] = {ae.base, ban_e.base, ban_v.base, email_hash.base};
+        size_t lens[] = {ae.len, ban_e.len, ban_v.len, email_hash.len};
+        store_call_script_grouped(call, STORE_SCRIPT_comment_gate, 1, 0, 2, 1, argv, lens);
     }
     h2o_iovec_t th = thread_key(store, pool, STORE_KEY_THREAD, thread);
     p->idx_seq = call->sent;
     {
         const char *argv[] = {th.base, "1"};
         size_t lens[] = {th.len, 1};
-        store_call_script_grouped(call, STORE_SCRIPT_comment_ids, 1, 0, 1, argv, lens);
+        store_call_script_grouped(call, STORE_SCRIPT_comment_ids, 1, 0, 0, 1, argv, lens);
     }
     p->idx_parent = SIZE_MAX;
     if (parent != 0) {
@@ -214,7 +210,7 @@ int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t
         argv[NKEYS + i] = args[i];
         lens[NKEYS + i] = alens[i];
     }
-    store_call_script_grouped(call, STORE_SCRIPT_comment_create, NKEYS, 2, 9, argv, lens);
+    store_call_script_grouped(call, STORE_SCRIPT_comment_create, NKEYS, 2, 0, 9, argv, lens);
 
     /* The moderation queue entry: written even if the script refuses (duplicate, locked); readers of the queue
      * check each entry against the comment itself and drop stale ones. */
@@ -227,7 +223,7 @@ int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t
     memcpy(member + thread->url_hash.len + 1, sid, lid);
     const char *qargv[] = {q.base, screated, member};
     size_t qlens[] = {q.len, lcr, mlen};
-    store_call_script_grouped(call, STORE_SCRIPT_queue_add, 1, 0, 2, qargv, qlens); /* lua/queue_add.lua */
+    store_call_script_grouped(call, STORE_SCRIPT_queue_add, 1, 0, 0, 2, qargv, qlens); /* lua/queue_add.lua */
 
     /* The comment's reference "site:url-hash:id" goes into two lists, each written even if the script refuses, like
      * the queue entry (readers skip entries whose comment is gone): every comment under its address's keyed hash,

@@ -509,35 +509,67 @@ struct st_group_t {
     store_t *store;
     struct st_store_link_t *link; /* the connection it was sent on */
     store_script_t script;
-    int nkeys, nhead, neach;
+    int nkeys, nhead, keach, neach;
     int retried;
     size_t n; /* calls joined */
     store_call_t *calls[STORE_GROUP_MAX];
     size_t idx[STORE_GROUP_MAX];
     size_t nargs;
     size_t key_off[GROUP_MAX_KEYS], key_len[GROUP_MAX_KEYS]; /* where each key's bytes are, to match a call's */
+    size_t keys_end;                                         /* where the shared keys end in buf */
     char *buf;
     size_t used, cap;
+    char *kbuf; /* the calls' own keys (KEACH each), moved in after the shared keys at send */
+    size_t kused, kcap;
 };
+
+/* Appends ARG as a RESP bulk string to *BUF (USED bytes of CAP, grown as needed); returns where its bytes start. */
+static size_t resp_push(char **buf, size_t *used, size_t *cap, const char *arg, size_t len)
+{
+    size_t need = *used + len + 32;
+    if (need > *cap) {
+        *cap = need * 2;
+        if ((*buf = realloc(*buf, *cap)) == NULL)
+            abort();
+    }
+    *used += resp_number(*buf + *used, '$', len);
+    size_t at = *used;
+    memcpy(*buf + *used, arg, len);
+    *used += len;
+    (*buf)[(*used)++] = '\r';
+    (*buf)[(*used)++] = '\n';
+    return at;
+}
 
 static void group_push(struct st_group_t *g, const char *arg, size_t len)
 {
-    size_t need = g->used + len + 32;
-    if (need > g->cap) {
-        g->cap = need * 2;
-        if ((g->buf = realloc(g->buf, g->cap)) == NULL)
-            abort();
-    }
-    g->used += resp_number(g->buf + g->used, '$', len);
+    size_t at = resp_push(&g->buf, &g->used, &g->cap, arg, len);
     if (g->nargs < (size_t)g->nkeys) {
-        g->key_off[g->nargs] = g->used;
+        g->key_off[g->nargs] = at;
         g->key_len[g->nargs] = len;
+        g->keys_end = g->used;
     }
-    memcpy(g->buf + g->used, arg, len);
-    g->used += len;
-    g->buf[g->used++] = '\r';
-    g->buf[g->used++] = '\n';
     g->nargs++;
+}
+
+/* The calls' own keys go between the shared keys and the arguments: moved in once, before the first send. */
+static void group_merge_keys(struct st_group_t *g)
+{
+    if (g->kused == 0)
+        return;
+    size_t used = g->used + g->kused;
+    char *buf = malloc(used);
+    if (buf == NULL)
+        abort();
+    memcpy(buf, g->buf, g->keys_end);
+    memcpy(buf + g->keys_end, g->kbuf, g->kused);
+    memcpy(buf + g->keys_end + g->kused, g->buf + g->keys_end, g->used - g->keys_end);
+    free(g->buf);
+    free(g->kbuf);
+    g->buf = buf;
+    g->used = g->cap = used;
+    g->kbuf = NULL;
+    g->kused = g->kcap = 0;
 }
 
 static int group_has_keys(struct st_group_t *g, const char **argv, const size_t *lens)
@@ -551,6 +583,7 @@ static int group_has_keys(struct st_group_t *g, const char **argv, const size_t 
 static void group_free(struct st_group_t *g)
 {
     free(g->buf);
+    free(g->kbuf);
     free(g);
 }
 
@@ -597,7 +630,8 @@ static void group_send(struct st_group_t *g, int as_eval)
     const char *h[3];
     size_t hl[3];
     char nk[12], head[GROUP_HEAD_ROOM + 1];
-    store_script_head(g->script, as_eval, g->nkeys, h, hl, nk);
+    group_merge_keys(g);
+    store_script_head(g->script, as_eval, g->nkeys + (int)g->n * g->keach, h, hl, nk);
     size_t headlen = resp_number(head, '*', 3 + g->nargs);
     char *extra = NULL, *cmd;
     size_t total = 0;
@@ -663,13 +697,13 @@ static void on_turn_end(h2o_timeout_entry_t *entry)
     groups_flush(H2O_STRUCT_FROM_MEMBER(store_t, turn_end_entry, entry));
 }
 
-void store_call_script_grouped(store_call_t *call, store_script_t script, int nkeys, int nhead, int neach,
+void store_call_script_grouped(store_call_t *call, store_script_t script, int nkeys, int nhead, int keach, int neach,
                                const char **argv, const size_t *lens)
 {
     store_t *s = call->store;
     struct st_group_t **link = &s->groups, *g;
     while ((g = *link) != NULL) {
-        if (g->script == script && g->nkeys == nkeys && g->nhead == nhead && g->neach == neach &&
+        if (g->script == script && g->nkeys == nkeys && g->nhead == nhead && g->keach == keach && g->neach == neach &&
             group_has_keys(g, argv, lens))
             break;
         link = &g->next;
@@ -677,11 +711,12 @@ void store_call_script_grouped(store_call_t *call, store_script_t script, int nk
     if (g == NULL) {
         if (nkeys > GROUP_MAX_KEYS || (g = calloc(1, sizeof(*g))) == NULL)
             abort();
-        g->used = GROUP_HEAD_ROOM;
+        g->used = g->keys_end = GROUP_HEAD_ROOM;
         g->store = s;
         g->script = script;
         g->nkeys = nkeys;
         g->nhead = nhead;
+        g->keach = keach;
         g->neach = neach;
         for (int i = 0; i < nkeys + nhead; ++i)
             group_push(g, argv[i], lens[i]);
@@ -689,8 +724,12 @@ void store_call_script_grouped(store_call_t *call, store_script_t script, int nk
         if (!h2o_timeout_is_linked(&s->turn_end_entry))
             h2o_timeout_link(s->loop, &s->turn_end, &s->turn_end_entry);
     }
-    for (int i = 0; i < neach; ++i)
-        group_push(g, argv[nkeys + nhead + i], lens[nkeys + nhead + i]);
+    const char **own = argv + nkeys + nhead;
+    const size_t *own_lens = lens + nkeys + nhead;
+    for (int i = 0; i < keach; ++i, g->nargs++)
+        resp_push(&g->kbuf, &g->kused, &g->kcap, own[i], own_lens[i]);
+    for (int i = keach; i < keach + neach; ++i)
+        group_push(g, own[i], own_lens[i]);
     g->calls[g->n] = call;
     g->idx[g->n++] = call->sent++;
     call->pending++;

@@ -74,7 +74,7 @@ typedef enum {
     X(user_import)                                                                                                     \
     X(comment_ids)                                                                                                     \
     X(queue_add)                                                                                                       \
-    X(emails_known)
+    X(comment_gate)
 #define X(name) STORE_SCRIPT_##name,
     STORE_SCRIPTS(X)
 #undef X
@@ -109,13 +109,15 @@ int store_script_head(store_script_t script, bool as_eval, int nkeys, const char
 /**
  * Group commit: queues CALL's share of a script call that is sent together with the same script's calls on the same
  * keys made in the same event-loop turn. At the end of the turn (or when STORE_GROUP_MAX calls have joined) one
- * EVALSHA goes out with the NKEYS keys, the NHEAD head arguments of the group's first call, then each call's NEACH
- * arguments in the order they joined; ARGV holds keys, head and each (copied here). The script answers an array with
- * one element per call, and element i is the i-th call's reply (with the idx this command has in that call, as for
- * store_call_command). An error answer (or a lost connection) goes to every call of the group. The script must
- * treat each call's arguments as if they had come alone: a group is an optimisation, never a meaning.
+ * EVALSHA goes out with the NKEYS shared keys followed by each call's KEACH own keys (KEYS[NKEYS + KEACH * (i - 1) + j]
+ * for call i), then the NHEAD head arguments of the group's first call, then each call's NEACH arguments, calls in the
+ * order they joined; ARGV holds shared keys, head, own keys and arguments (copied here). Own keys must hash to the
+ * shared keys' slot (Redis Cluster: one script, one slot). The script answers an array with one element per call, and
+ * element i is the i-th call's reply (with the idx this command has in that call, as for store_call_command). An
+ * error answer (or a lost connection) goes to every call of the group. The script must treat each call's arguments
+ * as if they had come alone: a group is an optimisation, never a meaning.
  */
-void store_call_script_grouped(store_call_t *call, store_script_t script, int nkeys, int nhead, int neach,
+void store_call_script_grouped(store_call_t *call, store_script_t script, int nkeys, int nhead, int keach, int neach,
                                const char **argv, const size_t *lens);
 
 /* Keys, from store_keys.def. */

@@ -594,6 +594,19 @@ test('group commit: comments sent at once to one thread are each answered and st
   const parent = (await c.create({ site: 'blog', url, body: 'the parent' })).comment;
   const token = await c.formToken('blog', url);
   const stranger = ua('group-reader');
+  // Bans are checked in the same grouped call as the known-address check (lua/comment_gate.lua): a banned address
+  // and a banned visitor ride along in each burst and must be refused alone.
+  const bannedEmail = `banned.${uniq('g')}@example.com`;
+  const bannedUa = ua('group-banned-visitor');
+  const seed = await c.post({ site: 'blog', url: page('group-ban'), author: 'B', email: `seed.${uniq('g')}@example.com`,
+    body: 'seen once' }, { ua: bannedUa });
+  assert.equal(seed.status, 201, seed.text);
+  const q = await c.adminList('blog', 'approved');
+  const visitor = q.json.items.find((it) => it.ref.endsWith(`:${seed.json.comment.id}`) && it.author === 'B').visitor;
+  for (const b of [{ email: bannedEmail }, { visitor }]) {
+    const r = await c.admin('POST', '/api/v1/admin/bans', { site: 'blog', ...b, duration_s: 3600 });
+    assert.equal(r.status, 201, r.text);
+  }
   let grouped = false;
   let stored = 1;
   const ids = new Set([parent.id]);
@@ -601,6 +614,8 @@ test('group commit: comments sent at once to one thread are each answered and st
     const tag = uniq('g');
     const base = { site: 'blog', url, form_token: token };
     const sent = [];
+    sent.push({ kind: 'banned', body: { ...base, author: 'Banned', email: bannedEmail, body: `banned address ${tag}` } });
+    sent.push({ kind: 'banned', ua: bannedUa, body: { ...base, author: 'BV', email: `bv.${tag}@example.com`, body: `banned visitor ${tag}` } });
     for (let i = 0; i < 24; i++) {
       sent.push({ kind: 'ok', body: { ...base, author: `A${i}`, email: `a${i}.${tag}@example.com`, body: `distinct ${i} ${tag}` } });
     }
@@ -612,13 +627,17 @@ test('group commit: comments sent at once to one thread are each answered and st
     }
     sent.push({ kind: 'spam', body: { ...base, author: 'Spam', email: `spam.${tag}@example.com`, body: `buy ${tag}`, hp: 'filled' } });
     const before = await groupStats();
-    const res = await Promise.all(sent.map((x) => c.post(x.body, { bare: true })));
+    const res = await Promise.all(sent.map((x) => c.post(x.body, x.ua ? { bare: true, ua: x.ua } : { bare: true })));
     const after = await groupStats();
     // More comments than script calls: at least one call carried several (the machinery under test).
     grouped = after.calls - before.calls > after.groups - before.groups;
     let dupesStored = 0;
     res.forEach((r, i) => {
       const kind = sent[i].kind;
+      if (kind === 'banned') {
+        assertError(r, 403, 'forbidden', undefined, 'a banned address or visitor in a burst');
+        return;
+      }
       if (kind === 'dupe' && r.status === 409) {
         assertError(r, 409, 'duplicate', 'body', 'a duplicate in the same burst');
         return;
@@ -708,12 +727,23 @@ test('the precheck and queue scripts answer each comment of a group as if it cam
   assert.deepEqual(await redis.cmd('EVAL', src('comment_ids.lua'), '1', th, '1'), [1]);
   assert.deepEqual(await redis.cmd('EVAL', src('comment_ids.lua'), '1', th, '1', '1', '1'), [2, 3, 4]);
   assert.equal(await redis.cmd('HGET', th, 'seq'), '4');
-  // emails_known: one answer per address, a group of one too.
+  // comment_gate: per comment (e-mail hash, visitor), 1 if the address is known, + 2 if the address or the
+  // visitor is banned; each comment's own two ban keys follow the shared key, in the order of the comments.
   const ae = `t:ae:{blog}:${uniq('k')}`;
+  const u = uniq('b');
   await redis.cmd('SADD', ae, 'known1', 'known2');
-  assert.deepEqual(await redis.cmd('EVAL', src('emails_known.lua'), '1', ae, 'x', 'known2', 'y', 'known1'), [0, 1, 0, 1]);
-  assert.deepEqual(await redis.cmd('EVAL', src('emails_known.lua'), '1', ae, 'known1'), [1]);
-  assert.deepEqual(await redis.cmd('EVAL', src('emails_known.lua'), '1', ae, 'nobody'), [0]);
+  await redis.cmd('SET', `t:bn:{blog}:e:${u}-e`, '1', 'EX', '60');
+  await redis.cmd('SET', `t:bn:{blog}:v:${u}-v`, '1', 'EX', '60');
+  await redis.cmd('SET', `t:bn:{blog}:e:${u}-gone`, '1', 'PX', '1');
+  const gate = (...cs) => redis.cmd('EVAL', src('comment_gate.lua'), String(1 + 2 * cs.length), ae,
+    ...cs.flatMap(([e, v]) => [`t:bn:{blog}:e:${e}`, `t:bn:{blog}:v:${v}`]), ...cs.map(([e]) => e));
+  await new Promise((r) => setTimeout(r, 20)); // the PX 1 ban has run out
+  assert.deepEqual(await gate(['x', 'vx'], ['known2', 'vy'], [`${u}-e`, 'vz'], ['known1', `${u}-v`], [`${u}-gone`, 'v']),
+    [0, 1, 2, 3, 0]);
+  assert.deepEqual(await gate(['known1', 'v']), [1]);
+  assert.deepEqual(await gate([`${u}-e`, 'v']), [2]);
+  assert.deepEqual(await gate(['nobody', `${u}-v`]), [2]);
+  assert.deepEqual(await gate(['nobody', 'v']), [0]);
   // queue_add: every (score, member) pair lands, one answer each.
   const mq = `t:mq:{blog}:${uniq('q')}`;
   assert.deepEqual(await redis.cmd('EVAL', src('queue_add.lua'), '1', mq, '5', 'h:1', '3', 'h:2', '4', 'h:3'), [1, 1, 1]);
