@@ -23,9 +23,10 @@ store_stats_t store_stats;
 const uint64_t store_latency_bounds_us[STORE_LATENCY_BUCKETS] = {100,   250,   500,    1000,    2500,
                                                                  10000, 50000, 250000, 1000000, 2000000};
 
-/* One connection to Redis. A worker keeps redis.connections of them: Redis reads at most 16 KiB from each client per
- * event-loop turn and syncs the AOF once per turn, so under a flood of writes one connection caps what a worker can
- * hand Redis per fsync (measured: 629 of 715 reads were full 16 KiB at 7,000 comments/s). */
+/* One connection to Redis. A worker keeps redis.connections of them: Redis reads once from each client per turn of
+ * its event loop (16 KiB, or as much as the client's grown query buffer holds: reads of up to 48 KiB measured) and
+ * syncs the AOF once per turn, so under a flood of writes one connection caps what a worker can hand Redis per
+ * fsync (measured: 629 of 715 reads were full at 7,000 comments/s with one connection). */
 struct st_store_link_t {
     store_t *store;
     redisAsyncContext *ac;
