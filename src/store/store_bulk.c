@@ -251,13 +251,21 @@ int store_bulk_import(store_bulk_t *b, store_import_t *items, size_t n, char *er
             redisAppendCommandArgv(b->c, 3, sadd, sal);
             ++sent;
         }
-        if (it->user != NULL && it->user[0] != '\0') {
-            h2o_iovec_t user = h2o_iovec_init(it->user, strlen(it->user));
-            h2o_iovec_t uk = store_key_build(&b->pool, b->prefix, STORE_KEY_USER_COMMENTS, 1, &user);
-            char entry[160];
-            int el = snprintf(entry, sizeof(entry), "%.*s:%.*s", (int)t->site.len, t->site.base, ml, member);
-            const char *sadd[] = {"SADD", uk.base, entry};
-            size_t sal[] = {4, uk.len, (size_t)el};
+        /* The comment's reference "site:url-hash:id" under its address's hash (EMAIL_COMMENTS, for "manage my
+         * comments", as store_comment_create writes it) and under its author's account. */
+        char entry[160];
+        int el = snprintf(entry, sizeof(entry), "%.*s:%.*s", (int)t->site.len, t->site.base, ml, member);
+        const struct {
+            store_key_t key;
+            const char *owner;
+        } lists[] = {{STORE_KEY_EMAIL_COMMENTS, it->ehash}, {STORE_KEY_USER_COMMENTS, it->user}};
+        for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]); ++k) {
+            if (lists[k].owner == NULL || lists[k].owner[0] == '\0')
+                continue;
+            h2o_iovec_t owner = h2o_iovec_init(lists[k].owner, strlen(lists[k].owner));
+            h2o_iovec_t lk = store_key_build(&b->pool, b->prefix, lists[k].key, 1, &owner);
+            const char *sadd[] = {"SADD", lk.base, entry};
+            size_t sal[] = {4, lk.len, (size_t)el};
             redisAppendCommandArgv(b->c, 3, sadd, sal);
             ++sent;
         }

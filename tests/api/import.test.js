@@ -131,6 +131,27 @@ test('WXR: threads nest three levels deep in the public API, with sanitised HTML
   assert.deepEqual(all.sort(), ['Alice Top', 'Bob Reply', 'Carol Deep', 'Local Date Only', 'Orphan']);
 });
 
+test('WXR: every imported comment with an address is in its address\'s index (manage-my-comments finds it)', async () => {
+  const indexed = new Set();
+  for (const k of await redis.cmd('KEYS', '*ec:{*}')) {
+    const eh = /ec:\{([0-9a-f]+)\}$/.exec(k)[1];
+    for (const ref of await redis.cmd('SMEMBERS', k)) indexed.add(`${eh} ${ref}`);
+  }
+  let expected = 0;
+  for (const k of await redis.cmd('KEYS', '*cm:{blog:*')) {
+    const urlHash = /\{blog:([0-9a-f]+)\}/.exec(k)[1];
+    const all = await redis.cmd('HGETALL', k);
+    for (let i = 0; i < all.length; i += 2) {
+      const c = JSON.parse(all[i + 1]);
+      if (!c.ehash) continue;
+      expected++;
+      assert.ok(indexed.has(`${c.ehash} blog:${urlHash}:${all[i]}`), `${c.author} (${c.status}) is indexed`);
+    }
+  }
+  assert.ok(expected >= 5, `the file's comments with addresses (${expected})`);
+  assert.equal(indexed.size, expected, 'and nothing else');
+});
+
 test('WXR: pending and spam comments wait in the moderation queue, closed posts are locked', async () => {
   const pending = await api.adminList('blog', 'pending');
   assert.equal(pending.status, 200, pending.text);
