@@ -14,14 +14,6 @@
 #include "core/core_log.h"
 #include "core/core_token.h"
 
-void core_random_bytes(void *buf, size_t len)
-{
-    if (RAND_bytes(buf, (int)len) != 1) {
-        core_log_error("OpenSSL RNG failed; aborting rather than issuing weak tokens");
-        abort();
-    }
-}
-
 /* SHA-256 and HMAC-SHA256 sit on every write's path (thread keys, visitor and e-mail hashes, form tokens), and
  * OpenSSL 3's one-shot calls (EVP_Digest with EVP_sha256(), HMAC()) fetch the algorithm from the provider on every
  * call: callgrind counted 7,500 instructions per SHA-256 of a URL and 20,000 per HMAC, most of it the fetch. So the
@@ -38,16 +30,27 @@ struct st_core_hmac_slot_t {
     uint8_t key[64];
 };
 
+/* Randomness is drawn from OpenSSL RNG_POOL bytes at a time per thread and handed out in order, each byte wiped as
+ * it leaves: one RAND_bytes call costs about a microsecond whatever its size up to a few KiB (OpenSSL 3's DRBG
+ * re-keys after every call), and a comment write asks for one 32-byte edit token. A forked child never hands out
+ * what its parent drew: fork bumps a generation (pthread_atfork) that makes every thread's pool stale. */
+#define RNG_POOL 1024
+#define RNG_POOLED_MAX 64 /* larger requests go straight to OpenSSL */
+
 struct st_core_crypto_tls_t {
     EVP_MD_CTX *md;
     uint64_t tick;
     struct st_core_hmac_slot_t slots[HMAC_SLOTS];
+    unsigned rng_gen; /* fork generation the pool was drawn in */
+    size_t rng_left;  /* unread bytes at the end of rng */
+    uint8_t rng[RNG_POOL];
 };
 
 static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
 static pthread_key_t crypto_key;
 static EVP_MD *sha256_md;
 static EVP_MAC *hmac_mac;
+static volatile unsigned rng_generation = 1; /* bumped in a forked child; pools of another generation are stale */
 
 static void crypto_tls_free(void *p)
 {
@@ -59,8 +62,15 @@ static void crypto_tls_free(void *p)
     free(t);
 }
 
+static void rng_after_fork(void)
+{
+    ++rng_generation;
+}
+
 static void crypto_init(void)
 {
+    if (pthread_atfork(NULL, NULL, rng_after_fork) != 0)
+        abort();
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
     hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     if (sha256_md == NULL || hmac_mac == NULL || pthread_key_create(&crypto_key, crypto_tls_free) != 0)
@@ -83,6 +93,32 @@ static struct st_core_crypto_tls_t *crypto_tls(void)
             abort();
     }
     return t;
+}
+
+static void rng_draw(void *buf, size_t len)
+{
+    if (RAND_bytes(buf, (int)len) != 1) {
+        core_log_error("OpenSSL RNG failed; aborting rather than issuing weak tokens");
+        abort();
+    }
+}
+
+void core_random_bytes(void *buf, size_t len)
+{
+    if (len > RNG_POOLED_MAX) {
+        rng_draw(buf, len);
+        return;
+    }
+    struct st_core_crypto_tls_t *t = crypto_tls();
+    if (t->rng_gen != rng_generation || t->rng_left < len) {
+        rng_draw(t->rng, sizeof(t->rng));
+        t->rng_gen = rng_generation;
+        t->rng_left = sizeof(t->rng);
+    }
+    uint8_t *from = t->rng + sizeof(t->rng) - t->rng_left;
+    memcpy(buf, from, len);
+    OPENSSL_cleanse(from, len);
+    t->rng_left -= len;
 }
 
 void core_sha256(const void *data, size_t len, uint8_t out[CORE_SHA256_LEN])

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <openssl/evp.h>
@@ -93,6 +94,49 @@ static void test_random_differs(void **state)
     assert_true(core_memeq_ct(a, a, sizeof(a)));
 }
 
+/* Tokens come from a per-thread pool of bytes drawn from OpenSSL: 100 tokens (three pools and more, with odd sizes
+ * between so that a token straddles a refill) are all different, and so are sizes up to and past the pooled
+ * maximum. A forked child must not hand out the bytes its parent will: the child's next token is compared with the
+ * parent's next one (without the fork generation they are equal). */
+static void test_random_pool(void **state)
+{
+    enum { N = 100 };
+    static uint8_t tok[N][32];
+    for (int i = 0; i < N; ++i) {
+        core_random_bytes(tok[i], sizeof(tok[i]));
+        uint8_t odd[7];
+        core_random_bytes(odd, i % 7 + 1);
+        for (int j = 0; j < i; ++j)
+            assert_false(core_memeq_ct(tok[i], tok[j], 32));
+    }
+    uint8_t big1[300], big2[300], mid1[64], mid2[64];
+    core_random_bytes(big1, sizeof(big1));
+    core_random_bytes(big2, sizeof(big2));
+    core_random_bytes(mid1, sizeof(mid1));
+    core_random_bytes(mid2, sizeof(mid2));
+    assert_false(core_memeq_ct(big1, big2, sizeof(big1)));
+    assert_false(core_memeq_ct(mid1, mid2, sizeof(mid1)));
+
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        uint8_t c[32];
+        core_random_bytes(c, sizeof(c));
+        _exit(write(fds[1], c, sizeof(c)) == (ssize_t)sizeof(c) ? 0 : 1);
+    }
+    uint8_t mine[32], theirs[32];
+    core_random_bytes(mine, sizeof(mine));
+    assert_int_equal(read(fds[0], theirs, sizeof(theirs)), (ssize_t)sizeof(theirs));
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(fds[0]);
+    close(fds[1]);
+    assert_false(core_memeq_ct(mine, theirs, sizeof(mine)));
+}
+
 static void test_secret_file(void **state)
 {
     char dir[] = "/tmp/parley-secret-XXXXXX";
@@ -154,8 +198,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256_vector),  cmocka_unit_test(test_hmac_vector),
         cmocka_unit_test(test_hmac_key_slots), cmocka_unit_test(test_base64url_roundtrip),
-        cmocka_unit_test(test_random_differs), cmocka_unit_test(test_secret_file),
-        cmocka_unit_test(test_signed_tokens),
+        cmocka_unit_test(test_random_differs), cmocka_unit_test(test_random_pool),
+        cmocka_unit_test(test_secret_file),    cmocka_unit_test(test_signed_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
