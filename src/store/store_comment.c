@@ -188,29 +188,31 @@ int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t
                              : snprintf(splace, sizeof(splace), "%010llu:%010llu", (unsigned long long)parent,
                                         (unsigned long long)id);
     /* The thread's keys, the head (URL and title, for a new thread) and this comment's arguments: grouped with the
-     * other comments this worker stores in the same thread in this event-loop turn (one script call for all). */
+     * other comments this worker stores in the same thread in this event-loop turn (one script call for all). The
+     * stored record and the public form go into COMMENTS and PUBLIC by HSET in the same transaction, ahead of the
+     * script, which takes them back for a comment it refuses (store_call_script_grouped_hset). */
     static const store_key_t keys[] = {STORE_KEY_THREAD, STORE_KEY_COMMENTS,  STORE_KEY_ROOTS, STORE_KEY_ROOTS_TOP,
                                        STORE_KEY_TREE,   STORE_KEY_PENDING,   STORE_KEY_DUPES, STORE_KEY_APPROVED,
                                        STORE_KEY_PUBLIC, STORE_KEY_PENDING_BY};
-    enum { NKEYS = sizeof(keys) / sizeof(keys[0]) };
-    const char *argv[NKEYS + 2 + 9];
-    size_t lens[NKEYS + 2 + 9];
+    static const int set_keys[] = {1, 8}; /* COMMENTS, PUBLIC */
+    enum { NKEYS = sizeof(keys) / sizeof(keys[0]), NARGS = 2 + 7 + 4 };
+    const char *argv[NKEYS + NARGS];
+    size_t lens[NKEYS + NARGS];
     for (size_t i = 0; i < NKEYS; ++i) {
         h2o_iovec_t k = thread_key(store, pool, keys[i], thread);
         argv[i] = k.base;
         lens[i] = k.len;
     }
-    const char *args[] = {
-        thread->canonical.base, title.base,   sid,   spar, status, json.base, dupe_hash.base, screated,
-        public_json.base,       visitor.base, splace};
-    size_t alens[] = {thread->canonical.len, title.len,   lid,           lpar,
-                      strlen(status),        json.len,    dupe_hash.len, lcr,
-                      public_json.len,       visitor.len, (size_t)lplace};
-    for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); ++i) {
+    const char *args[NARGS] = {thread->canonical.base, title.base, sid, spar,      status, dupe_hash.base,  screated,
+                               visitor.base,           splace,     sid, json.base, sid,    public_json.base};
+    size_t alens[NARGS] = {
+        thread->canonical.len, title.len, lid,      lpar, strlen(status), dupe_hash.len, lcr, visitor.len,
+        (size_t)lplace,        lid,       json.len, lid,  public_json.len};
+    for (size_t i = 0; i < NARGS; ++i) {
         argv[NKEYS + i] = args[i];
         lens[NKEYS + i] = alens[i];
     }
-    store_call_script_grouped(call, STORE_SCRIPT_comment_create, NKEYS, 2, 0, 9, argv, lens);
+    store_call_script_grouped_hset(call, STORE_SCRIPT_comment_create, NKEYS, 2, 0, 7, 2, set_keys, argv, lens);
 
     /* The moderation queue entry: written even if the script refuses (duplicate, locked); readers of the queue
      * check each entry against the comment itself and drop stale ones. */

@@ -504,6 +504,16 @@ void store_call_script(store_call_t *call, store_script_t script, int nkeys, int
  * copied and formatted again (a group of 64 comments is ~100 KB). */
 #define GROUP_HEAD_ROOM 160
 #define GROUP_MAX_KEYS 16
+/* A group's hash writes (store_call_script_grouped_hset): room for "*<count>\r\n$4\r\nHSET\r\n" before the key. */
+#define SET_HEAD_ROOM 48
+
+/* One hash a group writes before its script: HSET key field value [field value ...], and the HDEL that undoes it. */
+struct st_group_set_t {
+    char *buf; /* SET_HEAD_ROOM free bytes, then the key and every call's field and value, as RESP */
+    size_t used, cap;
+    char *fields; /* SET_HEAD_ROOM free bytes, then the key and every call's field */
+    size_t fused, fcap;
+};
 
 struct st_group_t {
     struct st_group_t *next;
@@ -522,6 +532,8 @@ struct st_group_t {
     size_t used, cap;
     char *kbuf; /* the calls' own keys (KEACH each), moved in after the shared keys at send */
     size_t kused, kcap;
+    int nset; /* hashes written before the script, in one MULTI/EXEC with it */
+    struct st_group_set_t sets[STORE_GROUP_MAX_SETS];
 };
 
 /* Appends ARG as a RESP bulk string to *BUF (USED bytes of CAP, grown as needed); returns where its bytes start. */
@@ -583,9 +595,56 @@ static int group_has_keys(struct st_group_t *g, const char **argv, const size_t 
 
 static void group_free(struct st_group_t *g)
 {
+    for (int j = 0; j < g->nset; ++j) {
+        free(g->sets[j].buf);
+        free(g->sets[j].fields);
+    }
     free(g->buf);
     free(g->kbuf);
     free(g);
+}
+
+/* Writes a command's head ("*<argc>", then NAME as a bulk string) into the SET_HEAD_ROOM bytes before AT; returns
+ * where the command starts. */
+static char *set_head(char *buf, size_t at, size_t argc, const char *name, size_t namelen)
+{
+    char head[SET_HEAD_ROOM];
+    size_t n = resp_number(head, '*', argc);
+    n += resp_number(head + n, '$', namelen);
+    memcpy(head + n, name, namelen);
+    n += namelen;
+    head[n++] = '\r';
+    head[n++] = '\n';
+    memcpy(buf + at - n, head, n);
+    return buf + at - n;
+}
+
+/* The group's transaction ran its hash writes but not its script (an error answer): the writes are taken back, so
+ * that no field is left that the script never saw. Best effort: if the link is gone, so is the chance. */
+static void group_undo_sets(struct st_group_t *g)
+{
+    if (g->link == NULL || g->link->ac == NULL)
+        return;
+    for (int j = 0; j < g->nset; ++j) {
+        struct st_group_set_t *st = &g->sets[j];
+        char *start = set_head(st->fields, SET_HEAD_ROOM, 2 + g->n, "HDEL", 4);
+        if (redisAsyncFormattedCommand(g->link->ac, NULL, NULL, start, (size_t)(st->fields + st->fused - start)) ==
+            REDIS_OK)
+            store_stats.commands++;
+    }
+    core_log_warn("redis: a grouped script failed after its hash writes; %zu calls' fields taken back", g->n);
+}
+
+/* EXEC's answer for a group with hash writes: the script's element, or the first hash write's error; an answer of
+ * another shape (EXECABORT, none) as it is. */
+static redisReply *group_exec_answer(struct st_group_t *g, redisReply *r)
+{
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)g->nset + 1)
+        return r;
+    for (int j = 0; j < g->nset; ++j)
+        if (r->element[j]->type == REDIS_REPLY_ERROR)
+            return r->element[j];
+    return r->element[g->nset];
 }
 
 /* Shares REPLY out: element i to call i when it is an array of one element per call, else REPLY itself (an error
@@ -608,12 +667,17 @@ static void group_send(struct st_group_t *g, int as_eval);
 static void on_group_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct st_group_t *g = privdata;
-    if (!g->retried && is_noscript(r) && g->link->ac != NULL) {
+    redisReply *reply = g->nset > 0 ? group_exec_answer(g, r) : r;
+    /* With hash writes, NOSCRIPT comes inside EXEC's answer after the writes ran: the retry writes the same fields
+     * again (the same bytes), then runs the script as EVAL. */
+    if (!g->retried && is_noscript(reply) && g->link->ac != NULL) {
         g->retried = 1;
         group_send(g, 1);
         return;
     }
-    group_deliver(g, r);
+    if (reply != r && reply->type == REDIS_REPLY_ERROR)
+        group_undo_sets(g);
+    group_deliver(g, reply);
 }
 
 static void group_send(struct st_group_t *g, int as_eval)
@@ -655,20 +719,39 @@ static void group_send(struct st_group_t *g, int as_eval)
     store_stats.commands++;
     store_stats.groups++;
     store_stats.grouped_calls += g->n;
-    int ret;
-    if (extra == NULL) {
+    /* With hash writes: MULTI, one HSET per hash, the script, EXEC; only EXEC's answer is read (the others are +OK
+     * and +QUEUED). Nothing else can come between them on the link: they are queued here, one after the other. */
+    redisCallbackFn *fn = on_group_reply;
+    void *priv = g;
+    int ret = REDIS_OK;
+    if (g->nset > 0) {
+        fn = NULL;
+        priv = NULL;
+        ret = redisAsyncFormattedCommand(g->link->ac, NULL, NULL, "*1\r\n$5\r\nMULTI\r\n", 15);
+        for (int j = 0; j < g->nset && ret == REDIS_OK; ++j) {
+            struct st_group_set_t *st = &g->sets[j];
+            char *start = set_head(st->buf, SET_HEAD_ROOM, 2 + 2 * g->n, "HSET", 4);
+            ret = redisAsyncFormattedCommand(g->link->ac, NULL, NULL, start, (size_t)(st->buf + st->used - start));
+        }
+        store_stats.commands += 2 + g->nset;
+    }
+    if (ret != REDIS_OK) {
+        free(extra);
+    } else if (extra == NULL) {
         /* In place: the head goes just before the arguments. */
         char *start = g->buf + GROUP_HEAD_ROOM - headlen;
         memcpy(start, cmd, headlen);
-        ret = redisAsyncFormattedCommand(g->link->ac, on_group_reply, g, start, headlen + g->used - GROUP_HEAD_ROOM);
+        ret = redisAsyncFormattedCommand(g->link->ac, fn, priv, start, headlen + g->used - GROUP_HEAD_ROOM);
     } else {
         size_t n = headlen + g->used - GROUP_HEAD_ROOM;
         if ((extra = realloc(extra, n)) == NULL)
             abort();
         memcpy(extra + headlen, g->buf + GROUP_HEAD_ROOM, g->used - GROUP_HEAD_ROOM);
-        ret = redisAsyncFormattedCommand(g->link->ac, on_group_reply, g, extra, n);
+        ret = redisAsyncFormattedCommand(g->link->ac, fn, priv, extra, n);
         free(extra);
     }
+    if (ret == REDIS_OK && g->nset > 0)
+        ret = redisAsyncFormattedCommand(g->link->ac, on_group_reply, g, "*1\r\n$4\r\nEXEC\r\n", 14);
     if (ret != REDIS_OK) {
         g->retried = 1;
         group_deliver(g, NULL);
@@ -701,16 +784,22 @@ static void on_turn_end(h2o_timeout_entry_t *entry)
 void store_call_script_grouped(store_call_t *call, store_script_t script, int nkeys, int nhead, int keach, int neach,
                                const char **argv, const size_t *lens)
 {
+    store_call_script_grouped_hset(call, script, nkeys, nhead, keach, neach, 0, NULL, argv, lens);
+}
+
+void store_call_script_grouped_hset(store_call_t *call, store_script_t script, int nkeys, int nhead, int keach,
+                                    int neach, int nset, const int *set_keys, const char **argv, const size_t *lens)
+{
     store_t *s = call->store;
     struct st_group_t **link = &s->groups, *g;
     while ((g = *link) != NULL) {
         if (g->script == script && g->nkeys == nkeys && g->nhead == nhead && g->keach == keach && g->neach == neach &&
-            group_has_keys(g, argv, lens))
+            g->nset == nset && group_has_keys(g, argv, lens))
             break;
         link = &g->next;
     }
     if (g == NULL) {
-        if (nkeys > GROUP_MAX_KEYS || (g = calloc(1, sizeof(*g))) == NULL)
+        if (nkeys > GROUP_MAX_KEYS || nset > STORE_GROUP_MAX_SETS || (g = calloc(1, sizeof(*g))) == NULL)
             abort();
         g->used = g->keys_end = GROUP_HEAD_ROOM;
         g->store = s;
@@ -719,6 +808,15 @@ void store_call_script_grouped(store_call_t *call, store_script_t script, int nk
         g->nhead = nhead;
         g->keach = keach;
         g->neach = neach;
+        g->nset = nset;
+        for (int j = 0; j < nset; ++j) {
+            struct st_group_set_t *st = &g->sets[j];
+            if (set_keys[j] < 0 || set_keys[j] >= nkeys)
+                abort();
+            st->used = st->fused = SET_HEAD_ROOM;
+            resp_push(&st->buf, &st->used, &st->cap, argv[set_keys[j]], lens[set_keys[j]]);
+            resp_push(&st->fields, &st->fused, &st->fcap, argv[set_keys[j]], lens[set_keys[j]]);
+        }
         for (int i = 0; i < nkeys + nhead; ++i)
             group_push(g, argv[i], lens[i]);
         *link = g;
@@ -731,6 +829,14 @@ void store_call_script_grouped(store_call_t *call, store_script_t script, int nk
         resp_push(&g->kbuf, &g->kused, &g->kcap, own[i], own_lens[i]);
     for (int i = keach; i < keach + neach; ++i)
         group_push(g, own[i], own_lens[i]);
+    for (int j = 0; j < nset; ++j) {
+        struct st_group_set_t *st = &g->sets[j];
+        const char **fv = own + keach + neach + 2 * j;
+        const size_t *fvl = own_lens + keach + neach + 2 * j;
+        resp_push(&st->buf, &st->used, &st->cap, fv[0], fvl[0]);
+        resp_push(&st->buf, &st->used, &st->cap, fv[1], fvl[1]);
+        resp_push(&st->fields, &st->fused, &st->fcap, fv[0], fvl[0]);
+    }
     g->calls[g->n] = call;
     g->idx[g->n++] = call->sent++;
     call->pending++;

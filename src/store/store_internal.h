@@ -120,6 +120,22 @@ int store_script_head(store_script_t script, bool as_eval, int nkeys, const char
 void store_call_script_grouped(store_call_t *call, store_script_t script, int nkeys, int nhead, int keach, int neach,
                                const char **argv, const size_t *lens);
 
+/** The most hashes a grouped call writes before its script (store_call_script_grouped_hset). */
+#define STORE_GROUP_MAX_SETS 2
+/**
+ * As store_call_script_grouped, and each call also writes one field into each of NSET hashes (NSET <=
+ * STORE_GROUP_MAX_SETS), before the script and not through it: after the call's KEACH + NEACH arguments, ARGV holds
+ * NSET (field, value) pairs, the j-th for the hash named by shared key SET_KEYS[j] (an index below NKEYS). The group
+ * then goes out as one transaction on one link: MULTI, one HSET per hash with every call's field, the script (given
+ * the other arguments only), EXEC; the script's answer is shared out as before. The script sees the fields already
+ * written and must delete those of the calls it refuses. Large values (a comment's stored record) so reach Redis
+ * without being copied into Lua strings and collected by Lua's garbage collector, which for a comment cost Redis more
+ * than the hash write itself. If the script fails (an error answer), the fields are deleted again (best effort);
+ * NOSCRIPT retries the whole transaction with EVAL, writing the same fields again.
+ */
+void store_call_script_grouped_hset(store_call_t *call, store_script_t script, int nkeys, int nhead, int keach,
+                                    int neach, int nset, const int *set_keys, const char **argv, const size_t *lens);
+
 /* Keys, from store_keys.def. */
 typedef enum {
 #define X(name, pattern, type, ttl, meaning) STORE_KEY_##name,

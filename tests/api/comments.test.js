@@ -681,11 +681,20 @@ test('comment_create.lua: a group is checked in order, each comment as if alone 
   const script = `${fs.readFileSync(path.join(dir, 'prelude.lua'), 'utf8')}\n${fs.readFileSync(path.join(dir, 'comment_create.lua'), 'utf8')}`;
   const tag = `{blog:${uniq('lua')}}`;
   const keys = ['th', 'cm', 'cr', 'ct', 'tr', 'cp', 'cu', 'ca', 'cj', 'pb'].map((k) => `t:${k}:${tag}`);
-  const one = (id, { parent = 0, status = 'approved', dupe = `d${id}`, visitor = 'v1' } = {}) => [String(id), String(parent),
-    status, JSON.stringify({ id, parent, status }), dupe, String(1000 + id), `{"id":${id}`, visitor,
-    parent === 0 ? String(16777215 - id) : `${String(parent).padStart(10, '0')}:${String(id).padStart(10, '0')}`];
-  const run = (...group) => redis.cmd('EVAL', script, String(keys.length), ...keys, 'https://blog.example/x', 'Title',
-    ...group.flat());
+  // Each comment: its 7 script arguments, and the record and public form the worker writes ahead of the script
+  // (store_call_script_grouped_hset: MULTI, HSET COMMENTS, HSET PUBLIC, the script, EXEC).
+  const one = (id, { parent = 0, status = 'approved', dupe = `d${id}`, visitor = 'v1' } = {}) => ({
+    argv: [String(id), String(parent), status, dupe, String(1000 + id), visitor,
+      parent === 0 ? String(16777215 - id) : `${String(parent).padStart(10, '0')}:${String(id).padStart(10, '0')}`],
+    record: JSON.stringify({ id, parent, status }), pub: `{"id":${id}`,
+  });
+  // (In order, one command at a time: this test is about the script; the API tests run the real transaction.)
+  const run = async (...group) => {
+    await redis.cmd('HSET', keys[1], ...group.flatMap((g) => [g.argv[0], g.record]));
+    await redis.cmd('HSET', keys[8], ...group.flatMap((g) => [g.argv[0], g.pub]));
+    return redis.cmd('EVAL', script, String(keys.length), ...keys, 'https://blog.example/x', 'Title',
+      ...group.flatMap((g) => g.argv));
+  };
   // 1 approved; 2 the same words as 1 (duplicate within the group); 3 spam (stored, but its words mark nothing);
   // 4 pending; 5 a reply to 1, not stored when checked; 6 pending, same visitor as 4, the same words as the spam.
   let out = await run(one(1, { dupe: 'same' }), one(2, { dupe: 'same' }), one(3, { status: 'spam', dupe: 'sp' }),
@@ -707,14 +716,24 @@ test('comment_create.lua: a group is checked in order, each comment as if alone 
   assert.deepEqual(await redis.cmd('ZRANGE', keys[4], '0', '-1'), ['0000000001:0000000007'], 'the reply in the tree');
   assert.equal(await redis.cmd('HGET', keys[0], 'count'), '3');
   assert.equal(await redis.cmd('HGET', keys[0], 'created'), '1001', 'the thread is created once');
-  // Nothing stored: no version step, no key written.
+  assert.deepEqual((await redis.cmd('HKEYS', keys[1])).sort(), ['1', '10', '3', '4', '6', '7'], 'refused: fields deleted');
+  assert.deepEqual((await redis.cmd('HKEYS', keys[8])).sort(), ['1', '10', '3', '4', '6', '7']);
+  assert.equal(await redis.cmd('HGET', keys[8], '7'), '{"id":7', 'the public form as the worker wrote it');
+  // A reply to a comment of the same group is refused, even though that comment's record is already written.
+  out = await run(one(14), one(15, { parent: 14 }));
+  assert.deepEqual(out, ['ok', 'parent']);
+  assert.equal(await redis.cmd('HEXISTS', keys[1], '15'), 0);
+  // Nothing stored: no version step, no field left.
   out = await run(one(11, { dupe: 'same' }));
   assert.deepEqual(out, ['duplicate']);
-  assert.equal(await redis.cmd('HGET', keys[0], 'ver'), '6');
-  // Locked: every comment of the group is refused.
+  assert.equal(await redis.cmd('HGET', keys[0], 'ver'), '7');
+  assert.equal(await redis.cmd('HEXISTS', keys[1], '11'), 0);
+  assert.equal(await redis.cmd('HEXISTS', keys[8], '11'), 0);
+  // Locked: every comment of the group is refused and its fields deleted.
   await redis.cmd('HSET', keys[0], 'locked', '1');
   assert.deepEqual(await run(one(12), one(13)), ['locked', 'locked']);
-  assert.equal(Number(await redis.cmd('HLEN', keys[1])), 6);
+  assert.equal(Number(await redis.cmd('HLEN', keys[1])), 7);
+  assert.equal(Number(await redis.cmd('HLEN', keys[8])), 7);
 });
 
 test('the precheck and queue scripts answer each comment of a group as if it came alone', async () => {
@@ -759,6 +778,36 @@ test('group commit: a burst on a locked thread is refused whole, nothing stored'
     author: `L${i}`, email: `l${i}.${uniq('lk')}@example.com`, body: `locked ${i}` }, { bare: true })));
   for (const r of res) assertError(r, 403, 'thread_locked', undefined, 'burst on a locked thread');
   assert.equal(Number(await redis.cmd('HLEN', `t:cm:{blog:${urlHash(canonical)}}`)), 0);
+});
+
+test('group commit: when the script fails after the transaction wrote the comments, the writes are taken back', async () => {
+  // The record and public form are written by HSET ahead of the script in one MULTI/EXEC
+  // (store_call_script_grouped_hset). A script that fails there (here: the thread's duplicate set replaced by a
+  // string, so the script's duplicate check raises WRONGTYPE) must not leave those fields behind for comments nobody
+  // was told about.
+  const url = page('group-undo');
+  const canonical = new URL(url).href;
+  const first = (await c.create({ site: 'blog', url, body: 'the thread exists' })).comment;
+  const cm = `t:cm:{blog:${urlHash(canonical)}}`;
+  const cj = `t:cj:{blog:${urlHash(canonical)}}`;
+  const cu = `t:cu:{blog:${urlHash(canonical)}}`;
+  const dupes = await redis.cmd('SMEMBERS', cu);
+  assert.equal(dupes.length, 1, 'the duplicate set is the key this test breaks');
+  await redis.cmd('DEL', cu);
+  await redis.cmd('SET', cu, 'not a set');
+  const token = await c.formToken('blog', url);
+  const res = await Promise.all(Array.from({ length: 8 }, (_, i) => c.post({ site: 'blog', url, form_token: token,
+    author: `U${i}`, email: `u${i}.${uniq('un')}@example.com`, body: `undone ${i}` }, { bare: true })));
+  for (const r of res) assertError(r, 503, 'unavailable', undefined, 'the script failed');
+  assert.deepEqual(await redis.cmd('HKEYS', cm), [String(first.id)], 'no record left behind');
+  assert.deepEqual(await redis.cmd('HKEYS', cj), [String(first.id)], 'no public form left behind');
+  // The thread takes comments again once the set is sound.
+  await redis.cmd('DEL', cu);
+  await redis.cmd('SADD', cu, ...dupes);
+  const ok = await c.post({ site: 'blog', url, form_token: token, author: 'W', email: `w.${uniq('un')}@example.com`,
+    body: 'after the repair' });
+  assert.equal(ok.status, 201, ok.text);
+  assert.equal(Number(await redis.cmd('HLEN', cm)), 2);
 });
 
 test('feed: well-formed Atom of the approved comments, newest first, at most 50, escaped HTML', async () => {
