@@ -14,7 +14,7 @@
 -- Cost notes (callgrind and perf, per comment): the caller renders the public form (api_comments.c, comment_public)
 -- rather than this script decoding the JSON it was just given and encoding it again, which was a third of Redis's
 -- time; the record and the public form (1.3 KB a comment) no longer pass through Lua at all: copied into Lua strings
--- and collected by Lua's garbage collector they cost Redis more than their hash writes; every number goes to
+-- and collected by Lua's garbage collector they took a tenth of Redis's main thread (perf); every number goes to
 -- redis.call as the string it arrived as, since Redis turns a Lua number into a string with printf("%.17g"); and
 -- the writes of a group are gathered into one command per key, so that a group of n costs one script call, one
 -- MULTI/EXEC and about ten commands in the AOF instead of n of each. A group of one is the common case at low load:
