@@ -247,10 +247,11 @@ int store_comments_recent(store_t *store, h2o_req_t *req, const store_share_ref_
         return CORE_ERR_UNAVAILABLE;
     h2o_mem_pool_t *pool = &req->pool;
     h2o_iovec_t th = tkey(store, pool, STORE_KEY_THREAD, thread), cm = tkey(store, pool, STORE_KEY_COMMENTS, thread),
-                ap = tkey(store, pool, STORE_KEY_APPROVED, thread), cnt = store_num(pool, n);
-    const char *argv[] = {th.base, cm.base, ap.base, cnt.base};
-    size_t lens[] = {th.len, cm.len, ap.len, cnt.len};
-    store_call_script(call, STORE_SCRIPT_comments_recent, 3, 1, argv, lens);
+                ap = tkey(store, pool, STORE_KEY_APPROVED, thread), roots = tkey(store, pool, STORE_KEY_ROOTS, thread),
+                cnt = store_num(pool, n);
+    const char *argv[] = {th.base, cm.base, ap.base, roots.base, cnt.base};
+    size_t lens[] = {th.len, cm.len, ap.len, roots.len, cnt.len};
+    store_call_script(call, STORE_SCRIPT_comments_recent, 4, 1, argv, lens);
     return 0;
 }
 

@@ -610,6 +610,7 @@ test('group commit: comments sent at once to one thread are each answered and st
   let grouped = false;
   let stored = 1;
   const ids = new Set([parent.id]);
+  const replyIds = new Set();
   for (let attempt = 0; attempt < 6 && !grouped; attempt++) {
     const tag = uniq('g');
     const base = { site: 'blog', url, form_token: token };
@@ -648,7 +649,10 @@ test('group commit: comments sent at once to one thread are each answered and st
       ids.add(cm.id);
       assert.match(r.json.edit_token, /^[A-Za-z0-9_-]{43}$/);
       if (kind === 'dupe') dupesStored++;
-      if (kind === 'reply') assert.equal(cm.parent, parent.id);
+      if (kind === 'reply') {
+        assert.equal(cm.parent, parent.id);
+        replyIds.add(String(cm.id));
+      }
       else assert.equal(cm.parent, 0);
       assert.equal(cm.status, kind === 'spam' ? 'pending' : 'approved', kind);
       assert.equal(cm.html, `<p>${sent[i].body.body}</p>`);
@@ -669,7 +673,10 @@ test('group commit: comments sent at once to one thread are each answered and st
   // Spam is stored (each burst's one), not indexed in the thread.
   const spam = await redis.cmd('HLEN', `t:cm:{blog:${urlHash(canonical)}}`);
   assert.equal(Number(spam), ids.size, 'every answered 201 is stored, spam included');
-  assert.equal(Number(await redis.cmd('ZCARD', `t:ca:{blog:${urlHash(canonical)}}`)), stored);
+  // Visible top-level comments are in ROOTS, visible replies in APPROVED: each approved comment in one of them.
+  const approvedReplies = await redis.cmd('ZRANGE', `t:ca:{blog:${urlHash(canonical)}}`, '0', '-1');
+  assert.deepEqual(new Set(approvedReplies), replyIds, 'APPROVED holds the replies');
+  assert.equal(Number(await redis.cmd('ZCARD', `t:cr:{blog:${urlHash(canonical)}}`)) + approvedReplies.length, stored);
 });
 
 test('comment_create.lua: a group is checked in order, each comment as if alone (duplicates within the group too)', async () => {
@@ -703,7 +710,7 @@ test('comment_create.lua: a group is checked in order, each comment as if alone 
   assert.deepEqual((await redis.cmd('HKEYS', keys[1])).sort(), ['1', '3', '4', '6']);
   assert.deepEqual(await redis.cmd('HKEYS', keys[8]), await redis.cmd('HKEYS', keys[1]), 'a public form for each');
   assert.deepEqual(await redis.cmd('ZRANGE', keys[2], '0', '-1'), ['1'], 'roots: approved top-level only');
-  assert.deepEqual(await redis.cmd('ZRANGE', keys[7], '0', '-1'), ['1'], 'approved');
+  assert.deepEqual(await redis.cmd('ZRANGE', keys[7], '0', '-1'), [], 'approved replies: none yet (1 is in roots)');
   assert.deepEqual(await redis.cmd('ZRANGE', keys[5], '0', '-1'), ['4', '6'], 'pending');
   assert.equal(await redis.cmd('HGET', keys[9], 'v1'), '2', 'pending per visitor, counted once each');
   assert.equal(await redis.cmd('HGET', keys[0], 'count'), '1');
@@ -714,6 +721,8 @@ test('comment_create.lua: a group is checked in order, each comment as if alone 
   out = await run(one(7, { parent: 1 }), one(8, { dupe: 'same' }), one(9, { parent: 4 }), one(10));
   assert.deepEqual(out, ['ok', 'duplicate', 'parent', 'ok']);
   assert.deepEqual(await redis.cmd('ZRANGE', keys[4], '0', '-1'), ['0000000001:0000000007'], 'the reply in the tree');
+  assert.deepEqual(await redis.cmd('ZRANGE', keys[7], '0', '-1'), ['7'], 'and in the approved replies');
+  assert.deepEqual(await redis.cmd('ZRANGE', keys[2], '0', '-1'), ['1', '10'], 'roots');
   assert.equal(await redis.cmd('HGET', keys[0], 'count'), '3');
   assert.equal(await redis.cmd('HGET', keys[0], 'created'), '1001', 'the thread is created once');
   assert.deepEqual((await redis.cmd('HKEYS', keys[1])).sort(), ['1', '10', '3', '4', '6', '7'], 'refused: fields deleted');
@@ -879,6 +888,34 @@ test('feed: well-formed Atom of the approved comments, newest first, at most 50,
   assertError(await c.feed('links', 'https://blog.example/x'), 403, 'foreign_url', 'url');
 });
 
+
+test('data from before top-level comments left APPROVED: the feed takes each comment once, deep links still resolve', async () => {
+  // Until 2026-11-27 APPROVED held every visible comment; now it holds the replies and ROOTS the top-level ones.
+  // A thread written the old way has its top-level ids in both; readers must take them once.
+  const url = page('legacy-approved', 'links.example');
+  const canonical = new URL(url).href;
+  const ids = [];
+  for (let i = 0; i < 4; i++) ids.push((await c.create({ site: 'links', url, body: `legacy root ${i}` })).comment.id);
+  const reply = (await c.create({ site: 'links', url, parent: ids[1], body: 'legacy reply' })).comment;
+  const ca = `t:ca:{links:${urlHash(canonical)}}`;
+  assert.deepEqual(await redis.cmd('ZRANGE', ca, '0', '-1'), [String(reply.id)], 'new data: replies only');
+  await redis.cmd('ZADD', ca, ...ids.flatMap((id) => [String(id), String(id)])); // the old layout
+  const feed = parseXml((await c.feed('links', url)).text);
+  const entryIds = kids(feed, 'entry').map((e) => Number(/#comment-(\d+)$/.exec(textOf(kids(e, 'id')[0]))[1]));
+  assert.deepEqual(entryIds, [reply.id, ...[...ids].reverse()], 'newest first, each once');
+  for (const id of [ids[0], reply.id]) {
+    const r = await c.one('links', url, id);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.comment.id, id);
+  }
+  // Hiding a top-level comment (moderation: spam) takes it out of both, old layout or new.
+  const spam = await c.adminAct('links', `${urlHash(canonical)}:${ids[0]}`, 'spam');
+  assert.equal(spam.status, 200, spam.text);
+  assert.equal(await redis.cmd('ZSCORE', ca, String(ids[0])), null);
+  assertError(await c.one('links', url, ids[0]), 404, 'not_found', 'id', 'deep link to a comment marked spam');
+  const after = parseXml((await c.feed('links', url)).text);
+  assert.equal(kids(after, 'entry').length, 4);
+});
 test('feed stays well-formed XML whatever characters a commenter uses (U+FFFE/U+FFFF are not XML)', async () => {
   // In the title, the author's name, the body and the page URL as the reader sends it.
   const url = `${page('feed-chars')}/odd-\uFFFF-path`;

@@ -83,8 +83,8 @@ for i = 1, n do
                 top[#top + 1], top[#top + 2] = ARGV[a + 7], id
             else
                 tree[#tree + 1], tree[#tree + 2] = '0', ARGV[a + 7]
+                appr[#appr + 1], appr[#appr + 2] = id, id
             end
-            appr[#appr + 1], appr[#appr + 2] = id, id
         elseif status == 'pending' then
             pend[#pend + 1], pend[#pend + 2] = id, id
             local v = ARGV[a + 6]
@@ -107,8 +107,8 @@ if #roots > 0 then
     redis.call('ZADD', KEYS[4], unpack(top))
 end
 if #tree > 0 then redis.call('ZADD', KEYS[5], unpack(tree)) end
-if #appr > 0 then
-    redis.call('ZADD', KEYS[8], unpack(appr))
+if #appr > 0 then redis.call('ZADD', KEYS[8], unpack(appr)) end
+if approved > 0 then
     redis.call('HINCRBY', KEYS[1], 'count', approved == 1 and '1' or tostring(approved))
 end
 if #pend > 0 then

@@ -13,7 +13,7 @@
 -- it became top level.
 -- What comment_create.lua checks for a visitor (a locked thread, a parent that must be approved) does not apply:
 -- the comments existed before. The indexes are the ones comment_create.lua and comment_update.lua keep: approved
--- comments, and placeholders kept for their replies, are visible (ROOTS/ROOTS_TOP or TREE, and APPROVED); only
+-- comments, and placeholders kept for their replies, are visible (ROOTS/ROOTS_TOP, or TREE and APPROVED); only
 -- approved ones are counted; pending ones are in PENDING; spam and deleted ones are in COMMENTS only. A visible
 -- reply to a comment that is not visible makes that comment a placeholder (shown without author or text).
 local done = redis.call('HGET', KEYS[12], ARGV[1])
@@ -65,8 +65,8 @@ local function show(c, cid)
         redis.call('ZADD', KEYS[4], (c.likes - c.dislikes) * 16777216 + 16777215 - cid, cid)
     else
         redis.call('ZADD', KEYS[5], 0, string.format('%010d:%010d', c.parent, cid))
+        redis.call('ZADD', KEYS[8], cid, cid)
     end
-    redis.call('ZADD', KEYS[8], cid, cid)
 end
 if status == 'approved' or rec.placeholder then
     show(rec, id)

@@ -2,11 +2,11 @@
 -- KEYS[1] COMMENTS  KEYS[2] ROOTS  KEYS[3] PUBLIC  KEYS[4] APPROVED
 -- ARGV[1] id  ARGV[2] page size (oldest order)
 -- Returns {public JSON, cursor ('' = first page)} or {'', ''} when the comment is not visible.
--- Visible means shown in the thread: the comment and every ancestor are in APPROVED, which holds the approved
--- comments and the placeholders of deleted ones that keep replies (a deleted comment without replies, a pending
--- or spam one, and anything below those are not).
+-- Visible means shown in the thread: the comment and every ancestor are in ROOTS (top level) or APPROVED (replies),
+-- which hold the approved comments and the placeholders of deleted ones that keep replies (a deleted comment
+-- without replies, a pending or spam one, and anything below those are not).
 local function visible(cid)
-    return redis.call('ZSCORE', KEYS[4], cid) ~= false
+    return redis.call('ZSCORE', KEYS[4], cid) ~= false or redis.call('ZSCORE', KEYS[2], cid) ~= false
 end
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then

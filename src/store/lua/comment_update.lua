@@ -9,7 +9,7 @@
 -- Returns {result, old status, new status, e-mail hash, comment JSON after, public JSON after}; result is 'ok',
 -- 'missing', 'denied'
 -- (wrong token or window over) or 'same' (nothing to do).
--- Visibility: approved comments are in ROOTS/ROOTS_TOP (top level) or TREE (replies) and in APPROVED, counted in
+-- Visibility: approved comments are in ROOTS/ROOTS_TOP (top level) or TREE and APPROVED (replies), counted in
 -- THREAD.count; pending ones in PENDING; spam nowhere. A deleted comment that still has visible replies stays as
 -- a placeholder (status 'deleted', text gone) so its replies keep their place; without replies it leaves every
 -- index. Its stored JSON is kept with the text removed, for the moderation log. The same holds for an approved
@@ -50,7 +50,7 @@ local function unindex(n, nid)
     else
         redis.call('ZREM', KEYS[5], tree_member(n.parent, nid))
     end
-    redis.call('ZREM', KEYS[7], nid)
+    redis.call('ZREM', KEYS[7], nid) -- a reply's; a top-level comment's too where data predates ROOTS-only roots
 end
 local function has_replies() return replies_of(id) end
 local function hide() unindex(c, id) end
@@ -60,8 +60,8 @@ local function show()
         redis.call('ZADD', KEYS[4], (c.likes - c.dislikes) * 16777216 + 16777215 - id, id)
     else
         redis.call('ZADD', KEYS[5], 0, tree_member(c.parent, id))
+        redis.call('ZADD', KEYS[7], id, id)
     end
-    redis.call('ZADD', KEYS[7], id, id)
 end
 -- anonymize: the author deleted their account and chose to keep their comments. Nothing that points to them stays:
 -- name, address, its keyed hashes, website, account, notification wish; the text and the thread's shape stay.
