@@ -338,9 +338,6 @@ store_call_t *store_call_start(store_t *store, h2o_req_t *req, store_reply_fn on
     return call;
 }
 
-/* Sends ARGC arguments as one RESP array, formatted here: hiredis's redisAsyncCommandArgv formats through sds
- * with a printf-like sdscatfmt per argument (about a tenth of a comment write's CPU in parleyd); the bytes are
- * the same. Commands up to 4 KiB are formatted on the stack. */
 /* Writes LEAD, V in decimal and CRLF at OUT; returns the length. */
 static size_t resp_number(char *out, char lead, size_t v)
 {
@@ -352,6 +349,9 @@ static size_t resp_number(char *out, char lead, size_t v)
     return o;
 }
 
+/* Sends ARGC arguments as one RESP array, formatted here: hiredis's redisAsyncCommandArgv formats through sds
+ * with a printf-like sdscatfmt per argument (about a tenth of a comment write's CPU in parleyd); the bytes are
+ * the same. Commands up to 4 KiB are formatted on the stack. */
 static int send_argv(redisAsyncContext *ac, redisCallbackFn *fn, void *priv, int argc, const char **argv,
                      const size_t *lens)
 {
@@ -507,12 +507,10 @@ void store_call_script(store_call_t *call, store_script_t script, int nkeys, int
 /* A group's hash writes (store_call_script_grouped_hset): room for "*<count>\r\n$4\r\nHSET\r\n" before the key. */
 #define SET_HEAD_ROOM 48
 
-/* One hash a group writes before its script: HSET key field value [field value ...], and the HDEL that undoes it. */
+/* One hash a group writes before its script: HSET key field value [field value ...]. */
 struct st_group_set_t {
     char *buf; /* SET_HEAD_ROOM free bytes, then the key and every call's field and value, as RESP */
     size_t used, cap;
-    char *fields; /* SET_HEAD_ROOM free bytes, then the key and every call's field */
-    size_t fused, fcap;
 };
 
 struct st_group_t {
@@ -595,10 +593,8 @@ static int group_has_keys(struct st_group_t *g, const char **argv, const size_t 
 
 static void group_free(struct st_group_t *g)
 {
-    for (int j = 0; j < g->nset; ++j) {
+    for (int j = 0; j < g->nset; ++j)
         free(g->sets[j].buf);
-        free(g->sets[j].fields);
-    }
     free(g->buf);
     free(g->kbuf);
     free(g);
@@ -619,18 +615,41 @@ static char *set_head(char *buf, size_t at, size_t argc, const char *name, size_
     return buf + at - n;
 }
 
+/* The bulk string at *AT in a buffer of ours ("$<len>\r\n<bytes>\r\n"): its bytes and length; moves *AT past it. */
+static const char *resp_next(const char **at, size_t *len)
+{
+    const char *p = *at + 1;
+    size_t n = 0;
+    while (*p != '\r')
+        n = n * 10 + (size_t)(*p++ - '0');
+    *len = n;
+    *at = p + 2 + n + 2;
+    return p + 2;
+}
+
 /* The group's transaction ran its hash writes but not its script (an error answer): the writes are taken back, so
- * that no field is left that the script never saw. Best effort: if the link is gone, so is the chance. */
+ * that no field is left that the script never saw. The HDEL is made from the HSET's own buffer (key, then fields
+ * without their values) here, on this rare path, rather than kept alongside for every call. Best effort: if the
+ * link is gone, so is the chance. */
 static void group_undo_sets(struct st_group_t *g)
 {
     if (g->link == NULL || g->link->ac == NULL)
         return;
     for (int j = 0; j < g->nset; ++j) {
-        struct st_group_set_t *st = &g->sets[j];
-        char *start = set_head(st->fields, SET_HEAD_ROOM, 2 + g->n, "HDEL", 4);
-        if (redisAsyncFormattedCommand(g->link->ac, NULL, NULL, start, (size_t)(st->fields + st->fused - start)) ==
-            REDIS_OK)
+        const struct st_group_set_t *st = &g->sets[j];
+        char *del = NULL;
+        size_t used = SET_HEAD_ROOM, cap = 0, len;
+        const char *at = st->buf + SET_HEAD_ROOM, *arg = resp_next(&at, &len);
+        resp_push(&del, &used, &cap, arg, len); /* the key */
+        while (at < st->buf + st->used) {
+            arg = resp_next(&at, &len);
+            resp_push(&del, &used, &cap, arg, len); /* a field */
+            resp_next(&at, &len);                   /* its value */
+        }
+        char *start = set_head(del, SET_HEAD_ROOM, 2 + g->n, "HDEL", 4);
+        if (redisAsyncFormattedCommand(g->link->ac, NULL, NULL, start, (size_t)(del + used - start)) == REDIS_OK)
             store_stats.commands++;
+        free(del);
     }
     core_log_warn("redis: a grouped script failed after its hash writes; %zu calls' fields taken back", g->n);
 }
@@ -813,9 +832,8 @@ void store_call_script_grouped_hset(store_call_t *call, store_script_t script, i
             struct st_group_set_t *st = &g->sets[j];
             if (set_keys[j] < 0 || set_keys[j] >= nkeys)
                 abort();
-            st->used = st->fused = SET_HEAD_ROOM;
+            st->used = SET_HEAD_ROOM;
             resp_push(&st->buf, &st->used, &st->cap, argv[set_keys[j]], lens[set_keys[j]]);
-            resp_push(&st->fields, &st->fused, &st->fcap, argv[set_keys[j]], lens[set_keys[j]]);
         }
         for (int i = 0; i < nkeys + nhead; ++i)
             group_push(g, argv[i], lens[i]);
@@ -835,7 +853,6 @@ void store_call_script_grouped_hset(store_call_t *call, store_script_t script, i
         const size_t *fvl = own_lens + keach + neach + 2 * j;
         resp_push(&st->buf, &st->used, &st->cap, fv[0], fvl[0]);
         resp_push(&st->buf, &st->used, &st->cap, fv[1], fvl[1]);
-        resp_push(&st->fields, &st->fused, &st->fcap, fv[0], fvl[0]);
     }
     g->calls[g->n] = call;
     g->idx[g->n++] = call->sent++;

@@ -131,8 +131,8 @@ void store_call_script_grouped(store_call_t *call, store_script_t script, int nk
  * written and must delete those of the calls it refuses. Large values (a comment's stored record) so reach Redis
  * without being copied into Lua strings and collected by Lua's garbage collector (perf: a tenth of Redis's main
  * thread under a comment flood), and without a command of their own per call. If the script fails (an error
- * answer), the fields are deleted again (best effort);
- * NOSCRIPT retries the whole transaction with EVAL, writing the same fields again.
+ * answer), the fields are deleted again (best effort); NOSCRIPT retries the whole transaction with EVAL, writing
+ * the same fields again.
  */
 void store_call_script_grouped_hset(store_call_t *call, store_script_t script, int nkeys, int nhead, int keach,
                                     int neach, int nset, const int *set_keys, const char **argv, const size_t *lens);

@@ -2,10 +2,10 @@
  * store_value_t, so these stay short and the API never sees hiredis. */
 #include <stdio.h>
 #include <string.h>
-#include "core/core_json.h"
 #include <sys/time.h>
 #include <time.h>
 #include "core/core_error.h"
+#include "core/core_json.h"
 #include "store/store_internal.h"
 
 struct st_values_t {
