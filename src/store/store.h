@@ -138,7 +138,7 @@ typedef void (*store_precheck_cb)(h2o_req_t *req, int err, const store_precheck_
 /**
  * Counts LIMITS, checks bans of EMAIL_HASH and VISITOR on the site, whether EMAIL_HASH is known (approved before),
  * reads PARENT (0 = none) and allocates the next comment id -- one round trip (the known-address and ban checks and
- * the id are grouped with the worker's other prechecks of the turn: lua/comment_gate.lua, lua/comment_ids.lua). A
+ * the id are grouped with the worker's other prechecks of the turn: SMISMEMBER, MGET, lua/comment_ids.lua). A
  * locked thread is left to the create script, which checks it anyway (a lock can come in between). Ids burnt by a
  * refused comment leave harmless gaps.
  */

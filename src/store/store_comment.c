@@ -24,7 +24,7 @@ struct st_precheck_t {
     store_precheck_t res;
     size_t num_limits;
     const store_limit_spec_t *limits; /* only the counted ones, in command order */
-    size_t idx_gate, idx_seq, idx_parent;
+    size_t idx_known, idx_bans, idx_seq, idx_parent;
 };
 
 static int on_precheck_reply(store_call_t *call, size_t idx, redisReply *reply)
@@ -40,12 +40,18 @@ static int on_precheck_reply(store_call_t *call, size_t idx, redisReply *reply)
             p->res.limited = (int)idx;
             p->res.retry_after_s = ttl > 0 ? (uint32_t)((ttl + 999) / 1000) : 1;
         }
-    } else if (idx == p->idx_gate) {
-        /* lua/comment_gate.lua: 1 = the address is known, + 2 = banned */
+    } else if (idx == p->idx_known) {
+        /* SMISMEMBER: this address's element, 1 = it has an approved comment on the site */
         if (reply->type != REDIS_REPLY_INTEGER)
             return CORE_ERR_UNAVAILABLE;
-        p->res.email_known = (reply->integer & 1) != 0;
-        p->res.banned = (reply->integer & 2) != 0;
+        p->res.email_known = reply->integer == 1;
+    } else if (idx == p->idx_bans) {
+        /* MGET: this comment's two ban keys (address, visitor), each nil or a ban */
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+            return CORE_ERR_UNAVAILABLE;
+        for (size_t i = 0; i < 2; ++i)
+            if (reply->element[i]->type != REDIS_REPLY_NIL)
+                p->res.banned = true;
     } else if (idx == p->idx_seq) {
         if (reply->type != REDIS_REPLY_INTEGER || reply->integer <= 0)
             return CORE_ERR_UNAVAILABLE;
@@ -93,9 +99,9 @@ int store_comment_precheck(store_t *store, h2o_req_t *req, const store_share_ref
     }
     p->limits = counted;
 
-    /* Whether the address is known on the site, and bans of the address ("e:<email hash>") or the visitor
-     * ("v:<visitor>"): all in the site's slot, asked for the worker's whole turn at once (group commit, see
-     * lua/comment_gate.lua), as the new id (lua/comment_ids.lua) and the create are. */
+    /* Whether the address is known on the site (SMISMEMBER), and bans of the address ("e:<email hash>") or the
+     * visitor ("v:<visitor>") (MGET): all in the site's slot, each asked for the worker's whole turn in one plain
+     * command (store_call_command_grouped), as the new ids (lua/comment_ids.lua) and the creates are grouped. */
     char *eb = h2o_mem_alloc_pool(pool, email_hash.len + 3), *vb = h2o_mem_alloc_pool(pool, visitor.len + 3);
     memcpy(eb, "e:", 2);
     memcpy(eb + 2, email_hash.base, email_hash.len);
@@ -106,11 +112,17 @@ int store_comment_precheck(store_t *store, h2o_req_t *req, const store_share_ref
     h2o_iovec_t ban_e = store_key_build(pool, store_prefix(store), STORE_KEY_BAN, 2, ep);
     h2o_iovec_t ban_v = store_key_build(pool, store_prefix(store), STORE_KEY_BAN, 2, vp);
     h2o_iovec_t ae = store_key_build(pool, store_prefix(store), STORE_KEY_APPROVED_EMAILS, 1, &thread->site);
-    p->idx_gate = call->sent;
+    p->idx_known = call->sent;
     {
-        const char *argv[] = {ae.base, ban_e.base, ban_v.base, email_hash.base};
-        size_t lens[] = {ae.len, ban_e.len, ban_v.len, email_hash.len};
-        store_call_script_grouped(call, STORE_SCRIPT_comment_gate, 1, 0, 2, 1, argv, lens);
+        const char *argv[] = {ae.base, email_hash.base};
+        size_t lens[] = {ae.len, email_hash.len};
+        store_call_command_grouped(call, "SMISMEMBER", 1, 1, 1, argv, lens);
+    }
+    p->idx_bans = call->sent;
+    {
+        const char *argv[] = {ban_e.base, ban_v.base};
+        size_t lens[] = {ban_e.len, ban_v.len};
+        store_call_command_grouped(call, "MGET", 0, 2, 2, argv, lens);
     }
     h2o_iovec_t th = thread_key(store, pool, STORE_KEY_THREAD, thread);
     p->idx_seq = call->sent;
@@ -225,7 +237,7 @@ int store_comment_create(store_t *store, h2o_req_t *req, const store_share_ref_t
     memcpy(member + thread->url_hash.len + 1, sid, lid);
     const char *qargv[] = {q.base, screated, member};
     size_t qlens[] = {q.len, lcr, mlen};
-    store_call_script_grouped(call, STORE_SCRIPT_queue_add, 1, 0, 0, 2, qargv, qlens); /* lua/queue_add.lua */
+    store_call_command_grouped(call, "ZADD", 1, 2, 0, qargv, qlens); /* one ZADD for the turn's creates */
 
     /* The comment's reference "site:url-hash:id" goes into two lists, each written even if the script refuses, like
      * the queue entry (readers skip entries whose comment is gone): every comment under its address's keyed hash,

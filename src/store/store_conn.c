@@ -518,6 +518,8 @@ struct st_group_t {
     store_t *store;
     struct st_store_link_t *link; /* the connection it was sent on */
     store_script_t script;
+    const char *command; /* a plain command's name (store_call_command_grouped), or NULL: SCRIPT's group */
+    int each;            /* answer elements per call; 0: the whole answer goes to every call */
     int nkeys, nhead, keach, neach;
     int retried;
     size_t n; /* calls joined */
@@ -666,18 +668,31 @@ static redisReply *group_exec_answer(struct st_group_t *g, redisReply *r)
     return r->element[g->nset];
 }
 
-/* Shares REPLY out: element i to call i when it is an array of one element per call, else REPLY itself (an error
- * answer) or NULL (no answer) to each. */
+/* Shares REPLY out: when it is an array of EACH elements per call, call i gets its slice (element i when EACH is 1,
+ * else an array of EACH elements, valid while its handler runs); else REPLY itself (an error answer; any answer when
+ * EACH is 0) or NULL (no answer) to each. */
 static void group_deliver(struct st_group_t *g, redisReply *reply)
 {
-    int shaped = reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == g->n;
+    size_t each = (size_t)g->each;
+    int shaped = each != 0 && reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == g->n * each;
     count_error(reply);
-    if (reply != NULL && !shaped && reply->type != REDIS_REPLY_ERROR) {
+    if (each != 0 && reply != NULL && !shaped && reply->type != REDIS_REPLY_ERROR) {
         store_stats.errors++;
         core_log_warn("redis: a grouped call of %zu got an answer of another shape", g->n);
     }
-    for (size_t i = 0; i < g->n; ++i)
-        deliver(g->calls[i], g->idx[i], shaped ? reply->element[i] : reply);
+    for (size_t i = 0; i < g->n; ++i) {
+        redisReply *r = reply, slice;
+        if (shaped && each == 1) {
+            r = reply->element[i];
+        } else if (shaped) {
+            memset(&slice, 0, sizeof(slice));
+            slice.type = REDIS_REPLY_ARRAY;
+            slice.elements = each;
+            slice.element = reply->element + i * each;
+            r = &slice;
+        }
+        deliver(g->calls[i], g->idx[i], r);
+    }
     group_free(g);
 }
 
@@ -689,7 +704,7 @@ static void on_group_reply(redisAsyncContext *ac, void *r, void *privdata)
     redisReply *reply = g->nset > 0 ? group_exec_answer(g, r) : r;
     /* With hash writes, NOSCRIPT comes inside EXEC's answer after the writes ran: the retry writes the same fields
      * again (the same bytes), then runs the script as EVAL. */
-    if (!g->retried && is_noscript(reply) && g->link->ac != NULL) {
+    if (!g->retried && g->command == NULL && is_noscript(reply) && g->link->ac != NULL) {
         g->retried = 1;
         group_send(g, 1);
         return;
@@ -710,16 +725,22 @@ static void group_send(struct st_group_t *g, int as_eval)
         return;
     }
     /* The command's head: the array length, then EVALSHA, the sha (or EVAL and the source, a retry after NOSCRIPT,
-     * which is rare and formatted apart), the key count. */
+     * which is rare and formatted apart), the key count; or a plain command's name. */
     const char *h[3];
     size_t hl[3];
     char nk[12], head[GROUP_HEAD_ROOM + 1];
+    int nh = 1;
     group_merge_keys(g);
-    store_script_head(g->script, as_eval, g->nkeys + (int)g->n * g->keach, h, hl, nk);
-    size_t headlen = resp_number(head, '*', 3 + g->nargs);
+    if (g->command != NULL) {
+        h[0] = g->command;
+        hl[0] = strlen(g->command);
+    } else {
+        nh = store_script_head(g->script, as_eval, g->nkeys + (int)g->n * g->keach, h, hl, nk);
+    }
+    size_t headlen = resp_number(head, '*', (size_t)nh + g->nargs);
     char *extra = NULL, *cmd;
     size_t total = 0;
-    for (int i = 0; i < 3; ++i)
+    for (int i = 0; i < nh; ++i)
         total += hl[i] + 25; /* "$", up to 20 digits, CRLF, the bytes, CRLF */
     if (!as_eval && total + headlen <= GROUP_HEAD_ROOM) {
         cmd = head;
@@ -728,7 +749,7 @@ static void group_send(struct st_group_t *g, int as_eval)
     } else {
         memcpy(cmd, head, headlen);
     }
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < nh; ++i) {
         headlen += resp_number(cmd + headlen, '$', hl[i]);
         memcpy(cmd + headlen, h[i], hl[i]);
         headlen += hl[i];
@@ -800,20 +821,22 @@ static void on_turn_end(h2o_timeout_entry_t *entry)
     groups_flush(H2O_STRUCT_FROM_MEMBER(store_t, turn_end_entry, entry));
 }
 
-void store_call_script_grouped(store_call_t *call, store_script_t script, int nkeys, int nhead, int keach, int neach,
-                               const char **argv, const size_t *lens)
+static int same_command(const char *a, const char *b)
 {
-    store_call_script_grouped_hset(call, script, nkeys, nhead, keach, neach, 0, NULL, argv, lens);
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-void store_call_script_grouped_hset(store_call_t *call, store_script_t script, int nkeys, int nhead, int keach,
-                                    int neach, int nset, const int *set_keys, const char **argv, const size_t *lens)
+/* CALL joins the group of this turn with the same script or command, shape and shared keys (made if there is none);
+ * sent when it is full. */
+static void group_join(store_call_t *call, store_script_t script, const char *command, int each, int nkeys, int nhead,
+                       int keach, int neach, int nset, const int *set_keys, const char **argv, const size_t *lens)
 {
     store_t *s = call->store;
     struct st_group_t **link = &s->groups, *g;
     while ((g = *link) != NULL) {
-        if (g->script == script && g->nkeys == nkeys && g->nhead == nhead && g->keach == keach && g->neach == neach &&
-            g->nset == nset && group_has_keys(g, argv, lens))
+        if (g->script == script && same_command(g->command, command) && g->each == each && g->nkeys == nkeys &&
+            g->nhead == nhead && g->keach == keach && g->neach == neach && g->nset == nset &&
+            group_has_keys(g, argv, lens))
             break;
         link = &g->next;
     }
@@ -823,6 +846,8 @@ void store_call_script_grouped_hset(store_call_t *call, store_script_t script, i
         g->used = g->keys_end = GROUP_HEAD_ROOM;
         g->store = s;
         g->script = script;
+        g->command = command;
+        g->each = each;
         g->nkeys = nkeys;
         g->nhead = nhead;
         g->keach = keach;
@@ -861,6 +886,24 @@ void store_call_script_grouped_hset(store_call_t *call, store_script_t script, i
         *link = g->next;
         group_send(g, 0);
     }
+}
+
+void store_call_script_grouped(store_call_t *call, store_script_t script, int nkeys, int nhead, int keach, int neach,
+                               const char **argv, const size_t *lens)
+{
+    group_join(call, script, NULL, 1, nkeys, nhead, keach, neach, 0, NULL, argv, lens);
+}
+
+void store_call_script_grouped_hset(store_call_t *call, store_script_t script, int nkeys, int nhead, int keach,
+                                    int neach, int nset, const int *set_keys, const char **argv, const size_t *lens)
+{
+    group_join(call, script, NULL, 1, nkeys, nhead, keach, neach, nset, set_keys, argv, lens);
+}
+
+void store_call_command_grouped(store_call_t *call, const char *name, int nkeys, int neach, int each, const char **argv,
+                                const size_t *lens)
+{
+    group_join(call, STORE_SCRIPT__COUNT, name, each, nkeys, 0, 0, neach, 0, NULL, argv, lens);
 }
 
 /* --- ping (readiness) --- */

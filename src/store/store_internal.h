@@ -72,9 +72,7 @@ typedef enum {
     X(session_end)                                                                                                     \
     X(comment_import)                                                                                                  \
     X(user_import)                                                                                                     \
-    X(comment_ids)                                                                                                     \
-    X(queue_add)                                                                                                       \
-    X(comment_gate)
+    X(comment_ids)
 #define X(name) STORE_SCRIPT_##name,
     STORE_SCRIPTS(X)
 #undef X
@@ -136,6 +134,19 @@ void store_call_script_grouped(store_call_t *call, store_script_t script, int nk
  */
 void store_call_script_grouped_hset(store_call_t *call, store_script_t script, int nkeys, int nhead, int keach,
                                     int neach, int nset, const int *set_keys, const char **argv, const size_t *lens);
+
+/**
+ * Group commit for a plain command that takes one key (or none) and then any number of arguments, where a script
+ * would only add Lua's cost (copying every argument into a Lua string, building KEYS and ARGV, the collector: perf put
+ * the two small precheck and queue scripts at a tenth of Redis's main thread under a comment flood): "NAME <NKEYS
+ * shared keys> <each call's NEACH arguments>", calls in the order they joined, sent at the end of the turn as the
+ * script groups are. The answer is shared out by EACH: an array of EACH elements per call gives call i its slice
+ * (element i when EACH is 1, else an array of EACH elements, valid only while the call's handler runs), as SMISMEMBER
+ * (1) and MGET (one per key) answer; with EACH 0 every call gets the whole answer (ZADD's count). Per-call arguments
+ * that are keys (MGET) must hash to one slot for Redis Cluster, as a script's keys must.
+ */
+void store_call_command_grouped(store_call_t *call, const char *name, int nkeys, int neach, int each, const char **argv,
+                                const size_t *lens);
 
 /* Keys, from store_keys.def. */
 typedef enum {

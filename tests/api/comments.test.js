@@ -594,8 +594,8 @@ test('group commit: comments sent at once to one thread are each answered and st
   const parent = (await c.create({ site: 'blog', url, body: 'the parent' })).comment;
   const token = await c.formToken('blog', url);
   const stranger = ua('group-reader');
-  // Bans are checked in the same grouped call as the known-address check (lua/comment_gate.lua): a banned address
-  // and a banned visitor ride along in each burst and must be refused alone.
+  // Bans are checked by one MGET for the worker's turn (two keys a comment, store_call_command_grouped): a banned
+  // address and a banned visitor ride along in each burst and must be refused alone.
   const bannedEmail = `banned.${uniq('g')}@example.com`;
   const bannedUa = ua('group-banned-visitor');
   const seed = await c.post({ site: 'blog', url: page('group-ban'), author: 'B', email: `seed.${uniq('g')}@example.com`,
@@ -745,37 +745,15 @@ test('comment_create.lua: a group is checked in order, each comment as if alone 
   assert.equal(Number(await redis.cmd('HLEN', keys[8])), 7);
 });
 
-test('the precheck and queue scripts answer each comment of a group as if it came alone', async () => {
+test('comment_ids.lua: consecutive ids for a group, in the order given', async () => {
   const fs = require('node:fs');
   const path = require('node:path');
-  const src = (f) => fs.readFileSync(path.resolve(__dirname, '../../src/store/lua', f), 'utf8');
-  const tag = `{blog:${uniq('grp')}}`;
-  // comment_ids: consecutive ids in the order given, continuing the thread's sequence.
-  const th = `t:th:${tag}`;
-  assert.deepEqual(await redis.cmd('EVAL', src('comment_ids.lua'), '1', th, '1'), [1]);
-  assert.deepEqual(await redis.cmd('EVAL', src('comment_ids.lua'), '1', th, '1', '1', '1'), [2, 3, 4]);
+  const src = fs.readFileSync(path.resolve(__dirname, '../../src/store/lua/comment_ids.lua'), 'utf8');
+  // Consecutive ids in the order given, continuing the thread's sequence.
+  const th = `t:th:{blog:${uniq('grp')}}`;
+  assert.deepEqual(await redis.cmd('EVAL', src, '1', th, '1'), [1]);
+  assert.deepEqual(await redis.cmd('EVAL', src, '1', th, '1', '1', '1'), [2, 3, 4]);
   assert.equal(await redis.cmd('HGET', th, 'seq'), '4');
-  // comment_gate: per comment (e-mail hash, visitor), 1 if the address is known, + 2 if the address or the
-  // visitor is banned; each comment's own two ban keys follow the shared key, in the order of the comments.
-  const ae = `t:ae:{blog}:${uniq('k')}`;
-  const u = uniq('b');
-  await redis.cmd('SADD', ae, 'known1', 'known2');
-  await redis.cmd('SET', `t:bn:{blog}:e:${u}-e`, '1', 'EX', '60');
-  await redis.cmd('SET', `t:bn:{blog}:v:${u}-v`, '1', 'EX', '60');
-  await redis.cmd('SET', `t:bn:{blog}:e:${u}-gone`, '1', 'PX', '1');
-  const gate = (...cs) => redis.cmd('EVAL', src('comment_gate.lua'), String(1 + 2 * cs.length), ae,
-    ...cs.flatMap(([e, v]) => [`t:bn:{blog}:e:${e}`, `t:bn:{blog}:v:${v}`]), ...cs.map(([e]) => e));
-  await new Promise((r) => setTimeout(r, 20)); // the PX 1 ban has run out
-  assert.deepEqual(await gate(['x', 'vx'], ['known2', 'vy'], [`${u}-e`, 'vz'], ['known1', `${u}-v`], [`${u}-gone`, 'v']),
-    [0, 1, 2, 3, 0]);
-  assert.deepEqual(await gate(['known1', 'v']), [1]);
-  assert.deepEqual(await gate([`${u}-e`, 'v']), [2]);
-  assert.deepEqual(await gate(['nobody', `${u}-v`]), [2]);
-  assert.deepEqual(await gate(['nobody', 'v']), [0]);
-  // queue_add: every (score, member) pair lands, one answer each.
-  const mq = `t:mq:{blog}:${uniq('q')}`;
-  assert.deepEqual(await redis.cmd('EVAL', src('queue_add.lua'), '1', mq, '5', 'h:1', '3', 'h:2', '4', 'h:3'), [1, 1, 1]);
-  assert.deepEqual(await redis.cmd('ZRANGE', mq, '0', '-1', 'WITHSCORES'), ['h:2', '3', 'h:3', '4', 'h:1', '5']);
 });
 
 test('group commit: a burst on a locked thread is refused whole, nothing stored', async () => {

@@ -133,6 +133,51 @@ test('policies: none approves, all holds, links holds two or more links, first h
   assert.equal(held.comment.status, 'pending');
 });
 
+test('first, in a burst: each comment is judged by its own address, and each lands in its own queue', async () => {
+  // The known-address check is one SMISMEMBER for a worker's turn and the queue entries one ZADD
+  // (store_call_command_grouped): known and new addresses interleaved in one burst must each get their own answer.
+  const known = [];
+  const seedUrl = page('burst-seed', 'first.example');
+  for (let i = 0; i < 6; i++) {
+    const email = `known${i}-${uniq('f')}@example.com`;
+    const r = await a.create({ site: 'first', url: seedUrl, email, body: `seed ${i}` });
+    const ok = await a.adminAct('first', ref(seedUrl, r.comment.id), 'approve');
+    assert.equal(ok.status, 200, ok.text);
+    known.push(email);
+  }
+  const metric = async (name) => Number(((await h.h1(A, 'GET', '/metrics')).text.match(new RegExp(`^${name} (\\d+)$`, 'm')) || [])[1]);
+  let grouped = false;
+  for (let attempt = 0; attempt < 6 && !grouped; attempt++) {
+    const url = page(`burst-${attempt}`, 'first.example');
+    const token = await a.formToken('first', url);
+    const sent = [];
+    known.forEach((email, i) => {
+      sent.push({ status: 'approved', body: { site: 'first', url, form_token: token, author: `K${i}`, email, body: `k ${i} ${attempt}` } });
+      sent.push({ status: 'pending', body: { site: 'first', url, form_token: token, author: `N${i}`,
+        email: `new${i}-${uniq('f')}@example.com`, body: `n ${i} ${attempt}` } });
+    });
+    const [g0, c0] = [await metric('parley_redis_group_commits_total'), await metric('parley_redis_grouped_calls_total')];
+    const res = await Promise.all(sent.map((x) => a.post(x.body, { bare: true })));
+    const [g1, c1] = [await metric('parley_redis_group_commits_total'), await metric('parley_redis_grouped_calls_total')];
+    grouped = c1 - c0 > g1 - g0;
+    const queues = {};
+    for (const status of ['approved', 'pending']) {
+      const r = await a.adminList('first', status);
+      assert.equal(r.status, 200, r.text);
+      queues[status] = new Set(r.json.items.map((it) => it.ref));
+    }
+    res.forEach((r, i) => {
+      assert.equal(r.status, 201, r.text);
+      assert.equal(r.json.comment.status, sent[i].status, `${sent[i].body.author}: ${sent[i].body.email}`);
+      const entry = ref(url, r.json.comment.id);
+      assert.ok(queues[sent[i].status].has(entry), `${entry} is in the ${sent[i].status} queue`);
+    });
+    const g = await a.thread('first', url, { ua: ua('reader') });
+    assert.equal(g.json.thread.count, known.length, 'the known addresses\' comments are public, the new ones wait');
+  }
+  assert.ok(grouped, 'no burst was grouped: the test did not exercise group commit');
+});
+
 test('pending comments are shown only to their author, on the first page, with the message; never counted', async () => {
   const url = page('pend', 'links.example');
   const author = ua('author');
