@@ -124,8 +124,8 @@ void http_metrics_handle(api_req_t *r)
     OUTF(&o, "# HELP parley_redis_reconnects_total Successful reconnects to Redis.\n");
     OUTF(&o, "# TYPE parley_redis_reconnects_total counter\n");
     OUTF(&o, "parley_redis_reconnects_total %llu\n", (unsigned long long)atomic_load(&store_stats.reconnects));
-    OUTF(&o, "# HELP parley_redis_group_commits_total Script calls that carried calls of one worker's event-loop turn "
-             "together (comment creates, their ids, known-address and ban checks, queue entries).\n");
+    OUTF(&o, "# HELP parley_redis_group_commits_total Script calls and commands that carried calls of one worker's "
+             "event-loop turn together (comment creates, their ids, known-address and ban checks, queue entries).\n");
     OUTF(&o, "# TYPE parley_redis_group_commits_total counter\n");
     OUTF(&o, "parley_redis_group_commits_total %llu\n", (unsigned long long)atomic_load(&store_stats.groups));
     OUTF(&o, "# HELP parley_redis_grouped_calls_total The calls those group commits carried.\n");
