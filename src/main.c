@@ -79,6 +79,7 @@ static int exec_tool(char **argv)
 
 int main(int argc, char **argv)
 {
+    api_json_hooks_install(); /* before any jansson call: request bodies parse into their request's pool */
     /* The command-line tools (src/tool) run instead of the server, from their own binary (tool_main.c). */
     if (argc > 1 && (strcmp(argv[1], "import") == 0 || strcmp(argv[1], "export") == 0))
         return exec_tool(argv);

@@ -47,7 +47,8 @@ typedef struct st_api_req_t {
     size_t num_path_params;
     api_param_t *query; /**< parsed query string */
     size_t num_query;
-    json_t *body;                   /**< parsed JSON object for routes that take a body, released with the pool */
+    json_t *body;                   /**< parsed JSON object for routes that take a body, in the request's pool (never
+                                         add values to it: they would outlive nothing and leak) */
     const core_config_site_t *site; /**< set by api_site_or_reply */
 } api_req_t;
 
@@ -71,6 +72,9 @@ const core_config_site_t *api_site_or_reply(api_req_t *r, const char *id, size_t
 bool api_origin_is_allowed(const core_config_t *cfg, const core_config_site_t *site, h2o_iovec_t origin);
 /** Parses r->req's body as a JSON object into r->body; replies 400 bad_json and returns -1 on failure. */
 int api_body_or_reply(api_req_t *r);
+/** Routes jansson's allocations through the hooks that let api_body_or_reply parse a body into the request's pool;
+ * call once at start, before any other jansson call (a block must be freed by the hooks that allocated it). */
+void api_json_hooks_install(void);
 /** A keyed hash of the client address (32 hex digits in the pool), for rate-limit keys. */
 h2o_iovec_t api_client_key(api_req_t *r);
 /** A daily-rotating keyed hash of client address and User-Agent: 32 hex digits in the pool. Never the raw IP. */

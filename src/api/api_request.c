@@ -217,21 +217,56 @@ const core_config_site_t *api_site_or_reply(api_req_t *r, const char *id, size_t
     return site;
 }
 
-static void on_body_dispose(void *p)
+/* A request body's JSON lives in the request's pool. jansson allocates through these hooks (api_json_hooks_install,
+ * before any other jansson call): while api_body_or_reply parses a body, the thread's BODY_POOL is set and every
+ * block of the tree (and of the parser's scratch) comes from that pool, so the tree goes with the pool and is never
+ * freed node by node; every other jansson block comes from the heap. A 16-byte head (keeping the alignment malloc
+ * gives) says which, for the free hook. perf under a comment flood: malloc and free inside the body's parse and the
+ * tree's json_delete were 5% of parleyd. */
+#define JSON_HEAD 16
+static __thread h2o_mem_pool_t *body_pool;
+
+static void *json_block_alloc(size_t n)
 {
-    json_decref(*(json_t **)p);
+    unsigned char *p;
+    if (n > SIZE_MAX - JSON_HEAD)
+        return NULL;
+    if (body_pool != NULL) {
+        p = h2o_mem_alloc_pool(body_pool, n + JSON_HEAD);
+        p[0] = 1;
+    } else {
+        if ((p = malloc(n + JSON_HEAD)) == NULL)
+            return NULL;
+        p[0] = 0;
+    }
+    return p + JSON_HEAD;
+}
+
+static void json_block_free(void *block)
+{
+    if (block == NULL)
+        return;
+    unsigned char *p = (unsigned char *)block - JSON_HEAD;
+    if (p[0] == 0)
+        free(p);
+}
+
+void api_json_hooks_install(void)
+{
+    json_set_alloc_funcs(json_block_alloc, json_block_free);
 }
 
 int api_body_or_reply(api_req_t *r)
 {
     core_json_err_t err;
     json_t *body;
-    if (core_json_parse_object(r->req->entity.base, r->req->entity.len, &body, &err) != 0) {
+    body_pool = &r->req->pool;
+    int ret = core_json_parse_object(r->req->entity.base, r->req->entity.len, &body, &err);
+    body_pool = NULL;
+    if (ret != 0) {
         api_reply_json_error(r, &err);
         return -1;
     }
-    json_t **holder = h2o_mem_alloc_shared(&r->req->pool, sizeof(*holder), on_body_dispose);
-    *holder = body;
     r->body = body;
     return 0;
 }
