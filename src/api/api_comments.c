@@ -895,8 +895,10 @@ static void on_precheck(h2o_req_t *req, int err, const store_precheck_t *res, vo
     struct st_record_t rec = {c, parent, depth, th_hex, avatar, created_iso};
     h2o_iovec_t json = written(&req->pool, write_record, &rec);
     h2o_iovec_t pub = written(&req->pool, write_public, &rec);
-    if (r->env->cfg->smtp.url != NULL) {
-        /* The mails a new comment may cause read the record as jansson values (api_notify.c). */
+    if (r->env->cfg->smtp.url != NULL && (c->notify || parent != 0)) {
+        /* The mails a new comment may cause read the record as jansson values (api_notify.c): the confirmation of a
+         * wish for replies, and the notice to a parent's author. Neither can be due for a top-level comment without
+         * that wish, the usual one, which so skips parsing its own record (~1 KB) back. */
         c->stored = json_loadb(json.base, json.len, 0, NULL);
         struct st_create_t **holder = h2o_mem_alloc_shared(&req->pool, sizeof(*holder), on_stored_dispose);
         *holder = c;
