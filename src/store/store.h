@@ -116,14 +116,16 @@ int store_limit_hit(store_t *store, h2o_req_t *req, const char *name, h2o_iovec_
 
 /* --- comments --- */
 
-/** One rate limit to count in a batch (see store_comment_precheck). */
+/** One of a comment's rate limits (see store_comment_precheck): counted per visitor, and per SCOPE when given. */
 typedef struct st_store_limit_spec_t {
-    const char *name;   /**< class name, part of the key */
-    h2o_iovec_t client; /**< who is counted */
-    uint32_t limit;     /**< allowed per window; 0 = not counted */
+    const char *name;  /**< class name, part of the key */
+    h2o_iovec_t scope; /**< what else the counter is per (a thread's url-hash), or empty */
+    uint32_t limit;    /**< allowed per window; 0 = not counted */
     uint32_t window_s;
 } store_limit_spec_t;
 
+/** The most limits store_comment_precheck counts. */
+#define STORE_PRECHECK_MAX_LIMITS 8
 /** What must be known before a comment is created; read in one pipelined round trip. */
 typedef struct st_store_precheck_t {
     int limited;            /**< index of the first limit exceeded, or -1 */
@@ -136,7 +138,8 @@ typedef struct st_store_precheck_t {
 
 typedef void (*store_precheck_cb)(h2o_req_t *req, int err, const store_precheck_t *res, void *data);
 /**
- * Counts LIMITS, checks bans of EMAIL_HASH and VISITOR on the site, whether EMAIL_HASH is known (approved before),
+ * Counts LIMITS of VISITOR (in one script call: the counters share the visitor's hash tag, COMMENT_RATE), checks bans
+ * of EMAIL_HASH and VISITOR on the site, whether EMAIL_HASH is known (approved before),
  * reads PARENT (0 = none) and allocates the next comment id -- one round trip (the known-address and ban checks and
  * the id are grouped with the worker's other prechecks of the turn: SMISMEMBER, MGET, lua/comment_ids.lua). A
  * locked thread is left to the create script, which checks it anyway (a lock can come in between). Ids burnt by a

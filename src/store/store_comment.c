@@ -2,6 +2,7 @@
  * one hash per thread, so the Lua scripts read and write any comment of the thread without building key names.
  * The site-wide moderation queue, approved e-mails and bans live under the site's own tag. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/core_error.h"
 #include "core/core_json.h"
@@ -23,8 +24,8 @@ static h2o_iovec_t thread_key(store_t *store, h2o_mem_pool_t *pool, store_key_t 
 struct st_precheck_t {
     store_precheck_t res;
     size_t num_limits;
-    const store_limit_spec_t *limits; /* only the counted ones, in command order */
-    size_t idx_known, idx_bans, idx_seq, idx_parent;
+    const store_limit_spec_t *limits; /* only the counted ones, in the order limit_hit.lua answers them */
+    size_t idx_limits, idx_known, idx_bans, idx_seq, idx_parent;
 };
 
 static int on_precheck_reply(store_call_t *call, size_t idx, redisReply *reply)
@@ -32,13 +33,18 @@ static int on_precheck_reply(store_call_t *call, size_t idx, redisReply *reply)
     struct st_precheck_t *p = call->result;
     if (reply->type == REDIS_REPLY_ERROR)
         return CORE_ERR_UNAVAILABLE;
-    if (idx < p->num_limits) {
-        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+    if (idx == p->idx_limits) {
+        /* lua/limit_hit.lua: {count, ms left} per counter, in the order of p->limits */
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 * p->num_limits)
             return CORE_ERR_UNAVAILABLE;
-        long long n = reply->element[0]->integer, ttl = reply->element[1]->integer;
-        if (n > (long long)p->limits[idx].limit && p->res.limited < 0) {
-            p->res.limited = (int)idx;
-            p->res.retry_after_s = ttl > 0 ? (uint32_t)((ttl + 999) / 1000) : 1;
+        for (size_t i = 0; i < p->num_limits; ++i) {
+            redisReply *n = reply->element[2 * i], *ttl = reply->element[2 * i + 1];
+            if (n->type != REDIS_REPLY_INTEGER || ttl->type != REDIS_REPLY_INTEGER)
+                return CORE_ERR_UNAVAILABLE;
+            if (n->integer > (long long)p->limits[i].limit && p->res.limited < 0) {
+                p->res.limited = (int)i;
+                p->res.retry_after_s = ttl->integer > 0 ? (uint32_t)((ttl->integer + 999) / 1000) : 1;
+            }
         }
     } else if (idx == p->idx_known) {
         /* SMISMEMBER: this address's element, 1 = it has an approved comment on the site */
@@ -85,19 +91,40 @@ int store_comment_precheck(store_t *store, h2o_req_t *req, const store_share_ref
     call->cb = (void *)cb;
     call->data = data;
 
+    /* The counted limits in one script call: their keys share the visitor's hash tag (COMMENT_RATE). */
+    const char *largv[2 * STORE_PRECHECK_MAX_LIMITS];
+    size_t llens[2 * STORE_PRECHECK_MAX_LIMITS];
+    if (num_limits > STORE_PRECHECK_MAX_LIMITS)
+        abort(); /* programmer error */
     for (size_t i = 0; i < num_limits; ++i) {
         if (limits[i].limit == 0)
             continue;
+        size_t nl = strlen(limits[i].name), k = p->num_limits;
+        char *name = h2o_mem_alloc_pool(pool, nl + 1 + limits[i].scope.len);
+        memcpy(name, limits[i].name, nl);
+        if (limits[i].scope.len != 0) {
+            name[nl++] = ':';
+            memcpy(name + nl, limits[i].scope.base, limits[i].scope.len);
+            nl += limits[i].scope.len;
+        }
+        h2o_iovec_t parts[] = {visitor, h2o_iovec_init(name, nl)};
+        h2o_iovec_t key = store_key_build(pool, store_prefix(store), STORE_KEY_COMMENT_RATE, 2, parts);
+        char *win = h2o_mem_alloc_pool(pool, 24);
+        largv[k] = key.base;
+        llens[k] = key.len;
+        largv[num_limits + k] = win;
+        llens[num_limits + k] = core_u64_text((uint64_t)limits[i].window_s * 1000, win);
         counted[p->num_limits++] = limits[i];
-        h2o_iovec_t parts[] = {h2o_iovec_init(limits[i].name, strlen(limits[i].name)), limits[i].client};
-        h2o_iovec_t key = store_key_build(pool, store_prefix(store), STORE_KEY_RATE, 2, parts);
-        char win[24];
-        size_t wl = core_u64_text((uint64_t)limits[i].window_s * 1000, win);
-        const char *argv[] = {key.base, win};
-        size_t lens[] = {key.len, wl};
-        store_call_script(call, STORE_SCRIPT_limit_hit, 1, 1, argv, lens);
     }
     p->limits = counted;
+    p->idx_limits = SIZE_MAX;
+    if (p->num_limits > 0) {
+        /* keys first, then their windows: close the gap left by limits not counted */
+        memmove(largv + p->num_limits, largv + num_limits, p->num_limits * sizeof(largv[0]));
+        memmove(llens + p->num_limits, llens + num_limits, p->num_limits * sizeof(llens[0]));
+        p->idx_limits = call->sent;
+        store_call_script(call, STORE_SCRIPT_limit_hit, (int)p->num_limits, (int)p->num_limits, largv, llens);
+    }
 
     /* Whether the address is known on the site (SMISMEMBER), and bans of the address ("e:<email hash>") or the
      * visitor ("v:<visitor>") (MGET): all in the site's slot, each asked for the worker's whole turn in one plain
