@@ -47,8 +47,8 @@ typedef struct st_api_req_t {
     size_t num_path_params;
     api_param_t *query; /**< parsed query string */
     size_t num_query;
-    json_t *body;                   /**< parsed JSON object for routes that take a body, in the request's pool (never
-                                         add values to it: they would outlive nothing and leak) */
+    json_t *body;                   /**< parsed JSON object for routes that take a body, in the request's pool (the
+                                         tree is never freed node by node: values added to it would leak) */
     const core_config_site_t *site; /**< set by api_site_or_reply */
 } api_req_t;
 

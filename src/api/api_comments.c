@@ -1000,12 +1000,12 @@ static void create_go(api_req_t *r, const api_user_t *user)
         c->dupe_hash = h2o_iovec_init(hex, 32);
     }
     const core_config_t *cfg = r->env->cfg;
-    h2o_iovec_t all = h2o_iovec_init("", 0);
+    h2o_iovec_t unscoped = h2o_iovec_init("", 0); /* per visitor alone */
     store_limit_spec_t limits[] = {
-        {limit_names[0], all, cfg->comments.per_minute, 60},
-        {limit_names[1], all, cfg->comments.per_hour, 3600},
+        {limit_names[0], unscoped, cfg->comments.per_minute, 60},
+        {limit_names[1], unscoped, cfg->comments.per_hour, 3600},
         {limit_names[2], c->thread.ref.url_hash, cfg->comments.per_thread_per_minute, 60},
-        {limit_names[3], all, cfg->comments.min_interval_s != 0 ? 1 : 0, cfg->comments.min_interval_s},
+        {limit_names[3], unscoped, cfg->comments.min_interval_s != 0 ? 1 : 0, cfg->comments.min_interval_s},
     };
     int err = store_comment_precheck(r->env->store, r->req, &c->thread.ref, limits, 4, c->email_hash, c->visitor,
                                      c->parent, on_precheck, c);

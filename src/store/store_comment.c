@@ -91,15 +91,18 @@ int store_comment_precheck(store_t *store, h2o_req_t *req, const store_share_ref
     call->cb = (void *)cb;
     call->data = data;
 
-    /* The counted limits in one script call: their keys share the visitor's hash tag (COMMENT_RATE). */
+    /* The counted limits in one script call (keys, then their windows): their keys share the visitor's hash tag
+     * (COMMENT_RATE). */
     const char *largv[2 * STORE_PRECHECK_MAX_LIMITS];
-    size_t llens[2 * STORE_PRECHECK_MAX_LIMITS];
+    size_t llens[2 * STORE_PRECHECK_MAX_LIMITS], m = 0;
     if (num_limits > STORE_PRECHECK_MAX_LIMITS)
         abort(); /* programmer error */
+    for (size_t i = 0; i < num_limits; ++i)
+        m += limits[i].limit != 0;
     for (size_t i = 0; i < num_limits; ++i) {
         if (limits[i].limit == 0)
             continue;
-        size_t nl = strlen(limits[i].name), k = p->num_limits;
+        size_t nl = strlen(limits[i].name), k = p->num_limits++;
         char *name = h2o_mem_alloc_pool(pool, nl + 1 + limits[i].scope.len);
         memcpy(name, limits[i].name, nl);
         if (limits[i].scope.len != 0) {
@@ -112,18 +115,15 @@ int store_comment_precheck(store_t *store, h2o_req_t *req, const store_share_ref
         char *win = h2o_mem_alloc_pool(pool, 24);
         largv[k] = key.base;
         llens[k] = key.len;
-        largv[num_limits + k] = win;
-        llens[num_limits + k] = core_u64_text((uint64_t)limits[i].window_s * 1000, win);
-        counted[p->num_limits++] = limits[i];
+        largv[m + k] = win;
+        llens[m + k] = core_u64_text((uint64_t)limits[i].window_s * 1000, win);
+        counted[k] = limits[i];
     }
     p->limits = counted;
     p->idx_limits = SIZE_MAX;
-    if (p->num_limits > 0) {
-        /* keys first, then their windows: close the gap left by limits not counted */
-        memmove(largv + p->num_limits, largv + num_limits, p->num_limits * sizeof(largv[0]));
-        memmove(llens + p->num_limits, llens + num_limits, p->num_limits * sizeof(llens[0]));
+    if (m > 0) {
         p->idx_limits = call->sent;
-        store_call_script(call, STORE_SCRIPT_limit_hit, (int)p->num_limits, (int)p->num_limits, largv, llens);
+        store_call_script(call, STORE_SCRIPT_limit_hit, (int)m, (int)m, largv, llens);
     }
 
     /* Whether the address is known on the site (SMISMEMBER), and bans of the address ("e:<email hash>") or the
